@@ -1,0 +1,59 @@
+# Red Financial Credit early-warning service. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export EWS_HOME ?= $(CURDIR)/.ews
+# Library telemetry off for every target (see shared STACK.md).
+export MLFLOW_DISABLE_TELEMETRY := true
+export BENTOML_DO_NOT_TRACK := true
+export DO_NOT_TRACK := true
+
+DEMO_BORROWERS ?= 5000
+DEMO_MONTHS ?= 36
+DEMO_SEED ?= 20261127
+PORTFOLIO := $(EWS_HOME)/data/portfolio
+
+.PHONY: help venv demo test lint typecheck check bench clean lock
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "pip==26.3"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install the project with pinned versions
+
+demo: $(STAMP) ## Simulate a book, validate it and print its summary (embedded defaults)
+	$(BIN)/ews-data simulate --borrowers $(DEMO_BORROWERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(PORTFOLIO)
+	$(BIN)/ews-data validate $(PORTFOLIO)
+	$(BIN)/ews-data summary $(PORTFOLIO)
+
+test: $(STAMP) ## Run the whole test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check features models training serving monitoring tests benchmarks
+	$(BIN)/ruff format --check features models training serving monitoring tests benchmarks
+
+typecheck: $(STAMP) ## mypy over the packages
+	$(BIN)/mypy
+
+check: lint typecheck test ## Lint, type-check and test
+
+bench: $(STAMP) ## Simulator benchmark: 100,000 borrowers x 36 months (time and peak memory)
+	$(BIN)/python benchmarks/bench_simulator.py --borrowers 100000 --months 36
+
+lock: ## Re-resolve the pinned versions into constraints.txt (needs the network to PyPI)
+	rm -rf /tmp/ews-lock && $(PYTHON) -m venv /tmp/ews-lock
+	/tmp/ews-lock/bin/pip install --quiet "pip==26.3" && /tmp/ews-lock/bin/pip install --quiet -e ".[dev]"
+	/tmp/ews-lock/bin/pip freeze --exclude-editable > constraints.txt
+
+clean: ## Remove the virtualenv and all local state under EWS_HOME
+	rm -rf $(VENV) $(EWS_HOME) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,156 @@
+"""``ews-data``: simulate, validate and summarise raw portfolios.
+
+Thin commands: parse options, call one function, print a short result, exit non-zero on
+failure. Heavy imports live inside the command bodies so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="ews-data",
+    help="Raw data of the early-warning service: simulate a realistic Red Financial Credit "
+    "book, validate a bank's tables against the contract, and summarise a book.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+MAX_KEYS_SHOWN = 8
+
+
+def _default_out() -> Path:
+    from features.settings import get_settings
+
+    return get_settings().default_portfolio
+
+
+@app.callback()
+def _main() -> None:
+    from features.settings import disable_telemetry
+
+    disable_telemetry()
+
+
+@app.command()
+def simulate(
+    borrowers: Annotated[int, typer.Option("--borrowers", "-n", min=1, help="Number of borrowers.")] = 5_000,
+    months: Annotated[int, typer.Option("--months", "-m", min=13, max=240, help="Months in the window.")] = 36,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Seed; same arguments, same bytes.")] = 20261127,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default: $EWS_HOME/data/portfolio).")
+    ] = None,
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", help="YAML file of shocks (industry/area, start, duration, severity).")
+    ] = None,
+    start: Annotated[str, typer.Option("--start", help="First month of the window, YYYY-MM.")] = "2023-01",
+) -> None:
+    """Simulate a portfolio: six raw tables as Parquet plus a separate ground_truth/ folder.
+
+    The ground truth (the oracle's outcome probabilities per loan-month and each borrower's
+    latent traits) is for measuring models only; the feature pipeline never reads it.
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from features.simulator import BASELINE, ScenarioError, load_scenario, simulate_portfolio
+    from features.simulator.report import write_simulation
+
+    out = out or _default_out()
+    try:
+        shocks = load_scenario(scenario) if scenario else BASELINE
+        __import__("pandas").Period(start, freq="M")
+    except ScenarioError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except ValueError:
+        err.print(f"[red]error:[/red] --start {start!r} is not a month like 2023-01")
+        raise typer.Exit(2) from None
+
+    began = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("simulating", total=None)
+        portfolio = simulate_portfolio(
+            borrowers, months, seed, start=start, scenario=shocks,
+            on_stage=lambda stage: bar.update(task, description=f"simulating: {stage}"),
+        )
+        bar.update(task, description="writing Parquet")
+        manifest = write_simulation(
+            portfolio, out,
+            arguments={"borrowers": borrowers, "months": months, "seed": seed, "start": start},
+            scenario=shocks,
+        )
+    table = Table(title=f"Simulated portfolio in {out}", show_edge=False)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in manifest["row_counts"].items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    console.print(f"ground truth: {out / 'ground_truth'}  ({time.perf_counter() - began:.1f} s)")
+
+
+@app.command()
+def validate(
+    directory: Annotated[Path, typer.Argument(help="Folder holding the six tables (.parquet or .csv).")],
+    report: Annotated[Path | None, typer.Option("--report", help="Write every violation, with all keys, as JSON.")] = None,
+) -> None:
+    """Check every table and every cross-table rule; exit 1 listing each violation."""
+    from features.validation import validate_portfolio
+
+    result = validate_portfolio(directory)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
+    if result.ok:
+        counts = ", ".join(f"{name} {rows:,}" for name, rows in result.row_counts.items())
+        console.print(f"[green]valid[/green]: {directory} ({counts})")
+        return
+    for v in result.violations:
+        where = f"{v.table}.{v.column}" if v.column else v.table
+        keys = ", ".join(v.keys[:MAX_KEYS_SHOWN])
+        more = f" and {len(v.keys) - MAX_KEYS_SHOWN:,} more" if len(v.keys) > MAX_KEYS_SHOWN else ""
+        suffix = f" [dim](keys: {keys}{more})[/dim]" if keys else ""
+        err.print(f"[red]✗[/red] {where} [{v.rule}]: {v.message}{suffix}", highlight=False)
+    err.print(f"[red]invalid[/red]: {len(result.violations)} violation(s) in {directory}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def summary(
+    directory: Annotated[Path | None, typer.Argument(help="Portfolio folder (default: $EWS_HOME/data/portfolio).")] = None,
+) -> None:
+    """Sizes and realised 12-month default rates by segment of a *validated* book."""
+    from features.summary import SEGMENTS, compute_default_rates, performing_outcomes
+    from features.validation import PortfolioValidationError, load_validated_portfolio
+
+    directory = directory or _default_out()
+    try:
+        tables = load_validated_portfolio(directory)
+    except PortfolioValidationError as exc:
+        err.print(f"[red]error:[/red] {directory} failed validation ({len(exc.report.violations)} violations); "
+                  f"run `ews-data validate {directory}` for the list")
+        raise typer.Exit(1) from None
+    sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items())
+    console.print(f"[bold]{directory}[/bold]: {sizes}")
+    outcomes = performing_outcomes(tables)
+    for segment in (None, *SEGMENTS):
+        rates = compute_default_rates(outcomes, segment)
+        title = "whole book" if segment is None else f"by {segment}"
+        table = Table(title=f"12-month outcomes of performing loan-months, {title}", show_edge=False)
+        for col in ("segment", "loan-months", "S>=1 rate", "default (S3) rate"):
+            table.add_column(col, justify="left" if col == "segment" else "right")
+        for name, row in rates.iterrows():
+            table.add_row(str(name), f"{row.loan_months:,}", f"{row.missed_rate:.2%}", f"{row.default_rate:.2%}")
+        console.print(table)
+    truth = directory / "ground_truth"
+    if truth.is_dir():
+        console.print(f"ground truth (oracle, for measuring models only): {truth}")

@@ -1,0 +1,119 @@
+"""Reading and writing the raw tables: the only place in ``features`` that touches files.
+
+A portfolio is a folder with one file per table, named after it (``borrowers.parquet`` or
+``borrowers.csv``, ...). Reading normalises what a bank brings to one in-memory form: string
+columns (keys and vocabularies) become pandas ``category`` (a book of 100,000 borrowers has
+tens of millions of signal rows, and object strings would not fit the memory budget), date
+columns become ``datetime64[ns]``. Every failure to read is a ``TableReadError`` whose message is
+one line naming the table and the reason, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: The six raw tables, in the order they are read and validated.
+RAW_TABLES = ("borrowers", "party_ratings", "loans", "repayments", "operating_signals", "events")
+
+#: Date columns of each table (parsed explicitly when reading CSV).
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "borrowers": ("founding_date",),
+    "party_ratings": ("award_date",),
+    "loans": ("origination_date", "maturity_date"),
+    "repayments": ("due_date",),
+    "operating_signals": ("period", "available_at"),
+    "events": ("event_date", "available_at"),
+}
+
+
+class TableReadError(Exception):
+    """A table is missing or cannot be read; ``str(err)`` is a one-line reason."""
+
+    def __init__(self, table: str, reason: str) -> None:
+        super().__init__(f"{table}: {reason}")
+        self.table = table
+        self.reason = reason
+
+
+def table_path(directory: Path, table: str) -> Path:
+    """The file holding ``table`` in ``directory`` (Parquet preferred over CSV).
+
+    Raises
+    ------
+    TableReadError
+        If neither ``<table>.parquet`` nor ``<table>.csv`` exists.
+    """
+    for suffix in (".parquet", ".csv"):
+        path = directory / f"{table}{suffix}"
+        if path.is_file():
+            return path
+    raise TableReadError(table, f"missing table (expected {table}.parquet or {table}.csv in {directory})")
+
+
+def read_table(directory: Path | str, table: str) -> pd.DataFrame:
+    """Read one raw table from ``directory``, normalised as the module docstring says."""
+    path = table_path(Path(directory), table)
+    dates = DATE_COLUMNS.get(table, ())
+    try:
+        if path.suffix == ".parquet":
+            frame = pq.read_table(path).to_pandas(strings_to_categorical=True)
+        else:
+            frame = pd.read_csv(path, low_memory=False)
+            for column, dtype in frame.dtypes.items():
+                if dtype == object and column not in dates:
+                    frame[column] = frame[column].astype("category")
+    except (pa.ArrowException, OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TableReadError(table, f"unreadable {kind} file {path.name} ({reason})") from None
+    for column in dates:
+        if column in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[column]):
+            try:
+                frame[column] = pd.to_datetime(frame[column].astype("object"), format="ISO8601")
+            except (ValueError, TypeError) as exc:
+                raise TableReadError(
+                    table, f"column {column} holds values that are not dates ({exc})"
+                ) from None
+        if column in frame.columns:
+            frame[column] = _as_naive_ns(frame[column])
+    return frame
+
+
+def _as_naive_ns(series: pd.Series) -> pd.Series:
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_localize(None)
+    return series.astype("datetime64[ns]")
+
+
+def read_portfolio(directory: Path | str, tables: Iterable[str] = RAW_TABLES) -> dict[str, pd.DataFrame]:
+    """Read every raw table of a portfolio folder; the first unreadable one raises."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise TableReadError("portfolio", f"{directory} is not a directory")
+    return {table: read_table(directory, table) for table in tables}
+
+
+def write_table(frame: pd.DataFrame, directory: Path | str, name: str) -> Path:
+    """Write ``frame`` as ``<name>.parquet`` atomically and byte-for-byte reproducibly.
+
+    The file is written to a temporary name and renamed, so a reader never sees half a table.
+    No timestamps are embedded, so the same frame always gives the same bytes.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.parquet"
+    tmp = directory / f".{name}.parquet.tmp"
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000)
+    tmp.replace(path)
+    return path
+
+
+def write_tables(frames: Mapping[str, pd.DataFrame], directory: Path | str) -> dict[str, Path]:
+    """Write several tables; returns the path of each."""
+    return {name: write_table(frame, directory, name) for name, frame in frames.items()}

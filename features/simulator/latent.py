@@ -1,0 +1,100 @@
+"""The monthly latent creditworthiness of every borrower, and the repayment capacity it gives.
+
+``c[i, m] = c0[i] + macro[m] + industry[j(i), m] + area[a(i), m] + idio[i, m]
++ season[j(i), month of year] - shock[i, m]``: AR(1) factors for the economy, each industry and
+each area, a persistent AR(1) of the borrower's own fortunes, a farming-year cycle for seasonal
+industries, and scenario shocks. Repayment capacity ``z[m]`` is a weighted mean of ``c`` over the
+three previous months: cash buffers delay distress, so operating signals (driven by ``c[m]``)
+lead missed payments (driven by ``z``). Arrays span the calendar's lead and look-ahead months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from features.simulator.calendar import Calendar
+from features.simulator.config import LatentParams
+from features.simulator.population import Population
+from features.simulator.scenario import Scenario
+from features.vocab import AREAS, INDUSTRIES, SEASONAL_INDUSTRIES
+
+
+@dataclass(frozen=True)
+class LatentPaths:
+    """``credit`` and ``capacity`` are float32 arrays (borrowers x calendar span)."""
+
+    credit: np.ndarray
+    capacity: np.ndarray
+    shock: np.ndarray
+
+
+def _ar1(rng: np.random.Generator, shape: tuple[int, int], phi: float, sd: float) -> np.ndarray:
+    """Stationary AR(1) paths along axis 1, with innovation sd ``sd``."""
+    eps = rng.standard_normal(shape)
+    out = np.empty(shape)
+    out[:, 0] = eps[:, 0] * sd / np.sqrt(1 - phi**2)
+    for t in range(1, shape[1]):
+        out[:, t] = phi * out[:, t - 1] + sd * eps[:, t]
+    return out
+
+
+def seasonal_profile(calendar: Calendar, amplitude: float) -> np.ndarray:
+    """Cash-flow cycle per industry and month: low before harvest (Apr), high after (Oct)."""
+    moy = calendar.month_of_year
+    cycle = amplitude * np.cos(2 * np.pi * (moy - 10) / 12)
+    seasonal = np.array([name in SEASONAL_INDUSTRIES for name in INDUSTRIES])
+    return np.where(seasonal[:, None], cycle[None, :], 0.0)
+
+
+def shock_matrix(
+    population: Population, calendar: Calendar, scenario: Scenario
+) -> np.ndarray:
+    """Severity of every scenario shock felt by each borrower in each covered month."""
+    n = population.base_credit.shape[0]
+    out = np.zeros((n, calendar.span), dtype=np.float32)
+    months = calendar.span - (-calendar.first)
+    for shock in scenario.shocks:
+        hit = np.ones(n, dtype=bool)
+        if shock.industry is not None:
+            hit &= population.industry == INDUSTRIES.index(shock.industry)
+        if shock.area is not None:
+            hit &= population.area == AREAS.index(shock.area)
+        profile = np.zeros(calendar.span)
+        profile[calendar.col(0) :] = shock.profile(months, calendar.start)
+        out[hit] += profile.astype(np.float32)
+    return out
+
+
+def draw_latent_paths(
+    population: Population,
+    calendar: Calendar,
+    params: LatentParams,
+    scenario: Scenario,
+    rng: np.random.Generator,
+) -> LatentPaths:
+    """Simulate creditworthiness and capacity for every borrower over the whole calendar."""
+    n, span = population.base_credit.shape[0], calendar.span
+    macro = _ar1(rng, (1, span), params.macro_phi, params.macro_sd)[0]
+    industry = _ar1(rng, (len(INDUSTRIES), span), params.industry_phi, params.industry_sd)
+    area = _ar1(rng, (len(AREAS), span), params.area_phi, params.area_sd)
+    innovation_sd = params.idio_stationary_sd * np.sqrt(1 - params.idio_phi**2)
+    idio = _ar1(rng, (n, span), params.idio_phi, innovation_sd)
+    season = seasonal_profile(calendar, params.seasonal_amplitude)
+    shock = shock_matrix(population, calendar, scenario)
+
+    credit = idio
+    credit += population.base_credit[:, None]
+    credit += macro[None, :]
+    credit += industry[population.industry]
+    credit += area[population.area]
+    credit += season[population.industry]
+    credit -= shock
+    credit = credit.astype(np.float32)
+
+    w1, w2, w3 = params.capacity_weights
+    capacity = np.empty_like(credit)
+    capacity[:, :3] = credit[:, :3]
+    capacity[:, 3:] = w1 * credit[:, 2:-1] + w2 * credit[:, 1:-2] + w3 * credit[:, :-3]
+    return LatentPaths(credit=credit, capacity=capacity, shock=shock)

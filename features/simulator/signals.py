@@ -1,0 +1,106 @@
+"""Operating signals: monthly government-platform data per borrower, with lags and gaps.
+
+Each signal responds to the borrower's creditworthiness in the month it describes (its
+deviation from the borrower's own base level most of all), so a borrower heading for distress
+shows falling revenue and electricity, shrinking payroll and new arrears *before* its capacity
+to repay (a lagged mean of creditworthiness) gives way. Each source has its own reporting lag
+(``available_at``), some borrowers are not covered by some sources at all (farmers rarely pay
+VAT or social insurance) and some months are missing. Output is long: one row per
+borrower, month and signal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.simulator.calendar import Calendar, days_to_datetime
+from features.simulator.config import SignalParams
+from features.simulator.latent import LatentPaths, seasonal_profile
+from features.simulator.population import Population
+from features.vocab import INDUSTRIES, SIGNALS
+
+# Coverage of each source by borrower type (rows BORROWER_TYPES, columns SIGNALS).
+_COVERAGE = np.array(
+    [
+        [0.97, 0.97, 0.95, 0.95, 0.95, 0.90],  # private enterprise
+        [0.50, 0.50, 0.92, 0.90, 0.90, 0.90],  # social organization
+        [0.85, 0.85, 0.93, 0.45, 0.45, 0.90],  # individual entrepreneur
+        [0.40, 0.30, 0.90, 0.10, 0.10, 0.85],  # farmer
+    ]
+)
+_REVENUE_MONTHLY = np.array(  # median monthly revenue, yuan (rows types, columns sizes)
+    [[3.0e5, 2.0e6, 1.2e7], [1.0e5, 4.0e5, 1.5e6], [6.0e4, 2.0e5, 6.0e5], [3.0e4, 1.5e5, 5.0e5]]
+)
+_HEADCOUNT = np.array([[8, 45, 160], [6, 25, 80], [2, 6, 15], [2, 8, 30]])
+_KWH_PER_YUAN = np.array([0.12, 0.03, 0.02, 0.04, 0.02, 0.05, 0.06, 0.08, 0.05])  # by industry
+
+
+def draw_signals(
+    population: Population,
+    latent: LatentPaths,
+    calendar: Calendar,
+    params: SignalParams,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Long table of operating signals over the window (borrower codes, not ids)."""
+    n, months = population.base_credit.shape[0], calendar.n_months
+    window = slice(calendar.col(0), calendar.col(months))
+    credit = latent.credit[:, window].astype(np.float64)
+    deviation = credit - population.base_credit[:, None]
+    smooth = deviation.copy()
+    for m in range(1, months):  # payroll reacts slowly
+        smooth[:, m] = 0.7 * smooth[:, m - 1] + 0.3 * deviation[:, m]
+    season = seasonal_profile(calendar, 0.35)[population.industry][:, window]
+
+    btype, size = population.borrower_type, population.size
+    level = _REVENUE_MONTHLY[btype, size] * np.exp(0.5 * rng.standard_normal(n))
+    revenue = level[:, None] * np.exp(
+        params.revenue_deviation_slope * deviation
+        + params.revenue_level_slope * population.base_credit[:, None]
+        + season
+        + params.revenue_noise_sd * rng.standard_normal((n, months))
+    )
+    tax_rate = rng.uniform(0.01, 0.05, n) * (rng.random(n) > 0.1)
+    tax = revenue * tax_rate[:, None] * np.exp(0.25 * rng.standard_normal((n, months)))
+    kwh_level = level * _KWH_PER_YUAN[population.industry] * np.exp(0.3 * rng.standard_normal(n))
+    kwh = kwh_level[:, None] * np.exp(
+        params.electricity_deviation_slope * deviation
+        + 0.8 * season
+        + params.electricity_noise_sd * rng.standard_normal((n, months))
+    )
+    base_heads = _HEADCOUNT[btype, size] * np.exp(0.4 * rng.standard_normal(n))
+    heads = np.round(
+        base_heads[:, None] * np.exp(params.headcount_deviation_slope * smooth)
+        + 0.3 * rng.standard_normal((n, months))
+    ).clip(0)
+    wage_hit = rng.random((n, months)) < 1 / (1 + np.exp(5.2 + 1.5 * credit))
+    wages = wage_hit * heads * 6000.0 * rng.uniform(0.5, 2.0, (n, months))
+    utility_hit = rng.random((n, months)) < 1 / (1 + np.exp(4.6 + 1.1 * credit))
+    utilities = utility_hit * kwh * 0.8 * rng.uniform(0.5, 2.0, (n, months))
+
+    values = np.stack([revenue, tax, kwh, heads, wages, utilities], axis=2)  # (n, m, s)
+    covered = rng.random((n, len(SIGNALS))) < _COVERAGE[btype]
+    present = covered[:, None, :] & (rng.random(values.shape) >= params.missing_month_prob)
+    lag_lo = np.array([params.lag_days[s][0] for s in SIGNALS])
+    lag_hi = np.array([params.lag_days[s][1] for s in SIGNALS])
+    lag = lag_lo + np.floor(rng.random(values.shape) * (lag_hi - lag_lo + 1)).astype(np.int64)
+    late = rng.random(values.shape) < params.late_correction_prob
+    lag = lag + late * rng.integers(60, 121, size=values.shape)
+    month_end = calendar.month_end_day[window]
+    available = month_end[None, :, None] + lag
+
+    b_idx, m_idx, s_idx = np.nonzero(present)
+    start = calendar.month_start_day[window]
+    return pd.DataFrame(
+        {
+            "borrower_idx": b_idx.astype(np.int32),
+            "period": days_to_datetime(start[m_idx]),
+            "signal": pd.Categorical.from_codes(s_idx.astype(np.int8), categories=list(SIGNALS)),
+            "value": np.round(values[b_idx, m_idx, s_idx], 2),
+            "available_at": days_to_datetime(available[b_idx, m_idx, s_idx]),
+        }
+    )
+
+
+assert _COVERAGE.shape[1] == len(SIGNALS) and _KWH_PER_YUAN.size == len(INDUSTRIES)

@@ -1,0 +1,240 @@
+"""Assemble a simulated portfolio: the six raw tables and, separately, the ground truth.
+
+``simulate_portfolio`` is pure (arguments in, frames out); writing files is the CLI's job via
+``features.io``. Random streams are spawned per component from one seed, so each component's
+draws do not depend on how many numbers another component drew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.simulator.book import Book, simulate_book
+from features.simulator.calendar import Calendar, days_to_datetime
+from features.simulator.config import SimulationConfig
+from features.simulator.events import draw_events
+from features.simulator.latent import draw_latent_paths
+from features.simulator.population import Population, draw_population
+from features.simulator.ratings import draw_ratings
+from features.simulator.scenario import BASELINE, Scenario
+from features.simulator.signals import draw_signals
+from features.simulator.truth import compute_truth
+from features.vocab import AREAS, BANKS, BORROWER_TYPES, INDUSTRIES, LOAN_STATUSES, PRODUCTS, SIZES
+
+_COMPONENTS = ("population", "latent", "ratings", "book", "signals", "events")
+
+
+@dataclass(frozen=True)
+class SimulatedPortfolio:
+    """The raw tables a bank would bring, and what only the generator knows."""
+
+    tables: dict[str, pd.DataFrame]
+    truth: dict[str, pd.DataFrame]
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    return np.char.add(prefix, np.char.zfill(numbers.astype(str), width))
+
+
+def _cat(codes: np.ndarray, categories: tuple[str, ...] | np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(codes), categories=list(categories))
+
+
+def _borrowers_table(pop: Population, borrower_ids: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "borrower_id": borrower_ids,
+            "borrower_type": _cat(pop.borrower_type, BORROWER_TYPES),
+            "area": _cat(pop.area, AREAS),
+            "industry": _cat(pop.industry, INDUSTRIES),
+            "founding_date": days_to_datetime(pop.founding_day),
+            "size": _cat(pop.size, SIZES),
+            "has_party_org": pop.has_party_org,
+            "party_members": pop.party_members,
+        }
+    )
+
+
+def _loan_tables(
+    book: Book, borrower_ids: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """Loans and repayments frames; also loan ids and the key -> row lookup for the truth."""
+    ln = book.loans
+    n_slots = int(ln["slot"].max()) + 1 if ln else 1
+    key = ln["borrower"] * n_slots + ln["slot"]
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    loan_ids = np.char.add(
+        np.char.add("L", np.char.zfill((ln["borrower"][order] + 1).astype(str), 7)),
+        np.char.zfill((ln["slot"][order] + 1).astype(str), 2),
+    )
+    origination = days_to_datetime(ln["origination_day"][order])
+    term = ln["term_months"][order]
+    renewal_slot = ln["renewal_of_slot"][order]
+    renewal_key = ln["borrower"][order] * n_slots + renewal_slot
+    renewal_row = np.searchsorted(key, renewal_key)
+    renewal_of = np.where(renewal_slot >= 0, loan_ids[np.minimum(renewal_row, key.size - 1)], None)
+    loans = pd.DataFrame(
+        {
+            "loan_id": loan_ids,
+            "borrower_id": borrower_ids[ln["borrower"][order]],
+            "bank": _cat(ln["bank"][order], BANKS),
+            "product": _cat(np.where(ln["red"][order], 0, 1), PRODUCTS),
+            "origination_date": origination,
+            "amount": ln["amount"][order],
+            "annual_rate": ln["annual_rate"][order],
+            "term_months": term,
+            "maturity_date": _add_months(origination, term),
+            "renewal_of": pd.array(renewal_of, dtype="string"),
+        }
+    )
+
+    st = book.statements
+    row = np.searchsorted(key, st["borrower"] * n_slots + st["slot"])
+    s_order = np.lexsort((st["instalment_no"], row))
+    repayments = pd.DataFrame(
+        {
+            "loan_id": _cat(row[s_order], loan_ids),
+            "instalment_no": st["instalment_no"][s_order],
+            "due_date": days_to_datetime(st["due_day"][s_order]),
+            "amount_due": np.round(st["amount_due"][s_order], 2),
+            "amount_paid": np.round(st["amount_paid"][s_order], 2),
+            "dpd": st["dpd"][s_order],
+            "outstanding_balance": np.round(st["outstanding_balance"][s_order], 2),
+            "status": _cat(st["status"][s_order], LOAN_STATUSES),
+        }
+    )
+    return loans, repayments, loan_ids, key
+
+
+def _add_months(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Calendar-month addition (due days are <= 20, so no month-end clipping arises)."""
+    d = dates.astype("datetime64[D]")
+    month_start = d.astype("datetime64[M]")
+    day_offset = (d - month_start.astype("datetime64[D]")).astype(np.int64)
+    target = (month_start + months.astype("timedelta64[M]")).astype("datetime64[D]")
+    return (target + day_offset).astype("datetime64[ns]")
+
+
+def simulate_portfolio(
+    n_borrowers: int,
+    n_months: int,
+    seed: int,
+    start: str = "2023-01",
+    scenario: Scenario = BASELINE,
+    config: SimulationConfig | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> SimulatedPortfolio:
+    """Simulate a Red Financial Credit book.
+
+    Parameters
+    ----------
+    n_borrowers, n_months : int
+        Book size and window length (months from ``start``).
+    seed : int
+        Seed of every random stream; the same arguments give identical output.
+    start : str
+        First month of the window, ``YYYY-MM``.
+    scenario : Scenario
+        Shocks to apply (none by default).
+    config : SimulationConfig, optional
+        Parameters; the documented default configuration when omitted.
+    on_stage : callable, optional
+        Called with the name of each stage as it starts (progress reporting).
+    """
+    if n_borrowers < 1:
+        raise ValueError("n_borrowers must be at least 1")
+    if n_months < 13:
+        raise ValueError("n_months must be at least 13 (one 12-month outcome window plus one)")
+    cfg = config or SimulationConfig()
+    step = on_stage or (lambda _stage: None)
+    calendar = Calendar(start=pd.Period(start, freq="M"), n_months=n_months, horizon=cfg.horizon_months)
+    rngs = dict(
+        zip(_COMPONENTS, (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(_COMPONENTS))), strict=True)
+    )
+
+    step("borrowers")
+    pop = draw_population(n_borrowers, calendar, cfg.population, rngs["population"])
+    latent = draw_latent_paths(pop, calendar, cfg.latent, scenario, rngs["latent"])
+    borrower_ids = _ids("B", np.arange(1, n_borrowers + 1), 7)
+
+    step("party ratings")
+    ratings = draw_ratings(pop, latent, calendar, cfg.ratings, rngs["ratings"])
+    party_ratings = pd.DataFrame(
+        {
+            "rating_id": _ids("R", np.arange(1, len(ratings) + 1), 8),
+            "borrower_id": borrower_ids[ratings["borrower_idx"].to_numpy()],
+            "issuing_area": ratings["issuing_area"].to_numpy(),
+            "native_standard": ratings["native_standard"].to_numpy(),
+            "native_level": ratings["native_level"].to_numpy(),
+            "award_date": days_to_datetime(ratings["award_day"].to_numpy()),
+            "list_level": ratings["list_level"].to_numpy(),
+        }
+    )
+
+    step("loans and repayments")
+    book = simulate_book(pop, latent, calendar, cfg.hazard, cfg.book, rngs["book"])
+    loans, repayments, loan_ids, loan_key = _loan_tables(book, borrower_ids)
+
+    step("operating signals")
+    sig = draw_signals(pop, latent, calendar, cfg.signals, rngs["signals"])
+    signals = pd.DataFrame(
+        {
+            "borrower_id": _cat(sig["borrower_idx"].to_numpy(), borrower_ids),
+            "period": sig["period"].to_numpy(),
+            "signal": sig["signal"],
+            "value": sig["value"].to_numpy(),
+            "available_at": sig["available_at"].to_numpy(),
+        }
+    )
+    del sig
+
+    step("events")
+    ev = draw_events(latent, calendar, cfg.events, rngs["events"])
+    events = pd.DataFrame(
+        {
+            "event_id": _ids("E", np.arange(1, len(ev) + 1), 8),
+            "borrower_id": borrower_ids[ev["borrower_idx"].to_numpy()],
+            "event_type": ev["event_type"],
+            "event_date": ev["event_date"].to_numpy(),
+            "available_at": ev["available_at"].to_numpy(),
+            "amount": ev["amount"].to_numpy(),
+        }
+    )
+
+    step("ground truth")
+    om = book.open_months
+    n_slots = int(book.loans["slot"].max()) + 1
+    truth_arrays = compute_truth(om, latent.capacity, latent.credit, calendar, cfg.hazard)
+    loan_row = np.searchsorted(loan_key, om["borrower"] * n_slots + om["slot"])
+    order = np.lexsort((om["as_of"], loan_row))
+    month_end = calendar.month_end_day
+    loan_months = pd.DataFrame(
+        {
+            "loan_id": _cat(loan_row[order], loan_ids),
+            "as_of": days_to_datetime(month_end[calendar.col(om["as_of"][order])]),
+            "months_past_due": om["k"][order].astype(np.int8),
+            **{name: values[order] for name, values in truth_arrays.items()},
+        }
+    )
+    truth_borrowers = pd.DataFrame(
+        {
+            "borrower_id": borrower_ids,
+            "party_quality": pop.party_quality,
+            "base_credit": pop.base_credit,
+            "shock_months": (latent.shock[:, calendar.col(0) :] > 0).sum(axis=1),
+        }
+    )
+    tables = {
+        "borrowers": _borrowers_table(pop, borrower_ids),
+        "party_ratings": party_ratings,
+        "loans": loans,
+        "repayments": repayments,
+        "operating_signals": signals,
+        "events": events,
+    }
+    return SimulatedPortfolio(tables=tables, truth={"loan_months": loan_months, "borrowers": truth_borrowers})
