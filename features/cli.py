@@ -55,7 +55,7 @@ def simulate(
     ] = None,
     start: Annotated[str, typer.Option("--start", help="First month of the window, YYYY-MM.")] = "2023-01",
 ) -> None:
-    """Simulate a portfolio: six raw tables as Parquet plus a separate ground_truth/ folder.
+    """Simulate a portfolio: six raw tables as Parquet, the oracle kept apart.
 
     The ground truth (the oracle's outcome probabilities per loan-month and each borrower's
     latent traits) is for measuring models only; the feature pipeline never reads it.
@@ -63,7 +63,7 @@ def simulate(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from features.simulator import BASELINE, ScenarioError, load_scenario, simulate_portfolio
-    from features.simulator.report import write_simulation
+    from features.simulator.report import TRUTH_DIR, write_simulation
 
     out = out or _default_out()
     try:
@@ -95,7 +95,7 @@ def simulate(
     for name, rows in manifest["row_counts"].items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
-    console.print(f"ground truth: {out / 'ground_truth'}  ({time.perf_counter() - began:.1f} s)")
+    console.print(f"oracle (for measuring models only): {out / TRUTH_DIR}  ({time.perf_counter() - began:.1f} s)")
 
 
 @app.command()
@@ -149,8 +149,5 @@ def summary(
         for col in ("segment", "loan-months", "S>=1 rate", "default (S3) rate"):
             table.add_column(col, justify="left" if col == "segment" else "right")
         for name, row in rates.iterrows():
-            table.add_row(str(name), f"{row.loan_months:,}", f"{row.missed_rate:.2%}", f"{row.default_rate:.2%}")
+            table.add_row(str(name), f"{row.n_months:,}", f"{row.missed_rate:.2%}", f"{row.default_rate:.2%}")
         console.print(table)
-    truth = directory / "ground_truth"
-    if truth.is_dir():
-        console.print(f"ground truth (oracle, for measuring models only): {truth}")

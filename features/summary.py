@@ -36,7 +36,7 @@ def compute_default_rates(outcomes: pd.DataFrame, segment: str | None = None) ->
     else:
         grouped = frame.groupby(frame[segment].astype(str))
     return grouped.agg(
-        loan_months=("default", "size"),
+        n_months=("default", "size"),
         missed_rate=("missed", "mean"),
         default_rate=("default", "mean"),
     )

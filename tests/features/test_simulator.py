@@ -1,0 +1,202 @@
+"""Behaviour of the portfolio simulator: contract, determinism, realism, scenarios, oracle."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.labels import build_outcomes
+from features.simulator import Scenario, ScenarioError, Shock, load_scenario, simulate_portfolio
+from features.simulator.calibration import BASE_RATE_BANDS
+from features.simulator.report import write_simulation
+from features.summary import compute_default_rates, performing_outcomes
+
+SEED = 20261127
+
+
+@pytest.fixture(scope="module")
+def book():
+    return simulate_portfolio(12_000, 36, SEED)
+
+
+def _outcomes_with_truth(portfolio) -> pd.DataFrame:
+    out = build_outcomes(portfolio.tables["repayments"])
+    truth = portfolio.truth["loan_months"]
+    out = out.assign(loan_id=out["loan_id"].astype(str))
+    truth = truth.assign(loan_id=truth["loan_id"].astype(str))
+    return out.merge(truth, on=["loan_id", "as_of"], how="left", validate="one_to_one")
+
+
+def test_simulated_book_passes_validation(book):
+    from features.validation import validate_tables
+
+    report = validate_tables(book.tables)
+    assert report.ok, [f"{v.table}.{v.column}: {v.message}" for v in report.violations]
+
+
+def test_same_arguments_give_byte_identical_files(tmp_path):
+    shas = []
+    for name in ("a", "b"):
+        p = simulate_portfolio(1500, 18, 3)
+        manifest = write_simulation(p, tmp_path / name, {"seed": 3}, Scenario())
+        shas.append({k: v["sha256"] for k, v in manifest["files"].items()})
+    assert shas[0] == shas[1]
+    for f in (tmp_path / "a").rglob("*"):
+        if f.is_file():
+            assert f.read_bytes() == (tmp_path / "b" / f.relative_to(tmp_path / "a")).read_bytes(), f
+    other = simulate_portfolio(1500, 18, 4)
+    assert not other.tables["repayments"].equals(simulate_portfolio(1500, 18, 3).tables["repayments"])
+
+
+def test_ground_truth_is_a_separate_folder(tmp_path):
+    p = simulate_portfolio(800, 14, 1)
+    write_simulation(p, tmp_path, {"seed": 1}, Scenario())
+    raw = sorted(f.name for f in tmp_path.glob("*.parquet"))
+    assert raw == sorted(f"{t}.parquet" for t in p.tables)
+    assert (tmp_path / "ground_truth" / "loan_months.parquet").is_file()
+
+
+def test_base_rates_inside_documented_bands(book):
+    outcomes = performing_outcomes(book.tables)
+    overall = compute_default_rates(outcomes).loc["all", "default_rate"]
+    lo, hi = BASE_RATE_BANDS["all"]
+    assert lo <= overall <= hi
+    by_type = compute_default_rates(outcomes, "borrower_type")["default_rate"]
+    for segment, rate in by_type.items():
+        lo, hi = BASE_RATE_BANDS[segment]
+        assert lo <= rate <= hi, (segment, rate)
+    assert by_type["farmer"] > by_type["private_enterprise"]
+    assert by_type["individual_entrepreneur"] > by_type["private_enterprise"]
+
+
+def test_oracle_probabilities_match_realised_outcomes(book):
+    merged = _outcomes_with_truth(book)
+    assert merged["p_s3"].notna().all(), "every open statement month has a ground-truth row"
+    probs = merged[["p_s0", "p_s1", "p_s2", "p_s3"]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
+    assert (probs >= -1e-12).all()
+    matured = merged[merged["matured"]]
+    for s in (1, 2, 3):
+        realised = (matured["severity"] >= s).mean()
+        oracle = matured[[f"p_s{j}" for j in range(s, 4)]].sum(axis=1).mean()
+        assert abs(realised - oracle) < 0.1 * oracle + 0.002, (s, realised, oracle)
+
+
+def test_dpd_follows_the_delinquency_ladder(book):
+    rep = book.tables["repayments"]
+    bucket = np.select([rep["dpd"] >= 90, rep["dpd"] >= 60, rep["dpd"] >= 30, rep["dpd"] >= 1], [4, 3, 2, 1], 0)
+    same_loan = rep["loan_id"].to_numpy()[1:] == rep["loan_id"].to_numpy()[:-1]
+    step = np.diff(bucket)[same_loan]
+    assert step.max() <= 1, "a loan skips a DPD bucket"
+    assert (step < 0).any(), "cures and partial catch-ups happen"
+    statuses = set(rep["status"].astype(str))
+    assert {"charged_off", "restructured", "renewed", "repaid", "delinquent"} <= statuses
+    partial = (rep["amount_paid"] > 0) & (rep["amount_paid"] < rep["amount_due"])
+    assert partial.any()
+
+
+def test_book_covers_areas_types_vintages_and_renewals(book):
+    b, loans = book.tables["borrowers"], book.tables["loans"]
+    assert set(b["area"].astype(str)) == {"wuxing", "nanxun", "nantaihu", "deqing", "changxing", "anji", "outside_pilot"}
+    assert b["borrower_type"].nunique() == 4
+    assert set(loans["term_months"]) == {12, 24, 36}
+    assert loans["origination_date"].dt.to_period("Q").nunique() >= 10
+    assert loans["renewal_of"].notna().mean() > 0.1
+    individual = loans.merge(b, on="borrower_id")
+    red_ind = individual[(individual["product"] == "red_financial_credit") & individual["borrower_type"].isin(["farmer", "individual_entrepreneur"])]
+    assert (red_ind["amount"] <= 300_000).all()
+
+
+def test_areas_differ_in_rating_leniency(book):
+    ratings = book.tables["party_ratings"].merge(book.truth["borrowers"], on="borrower_id")
+    stars = ratings[ratings["native_standard"] == "star5"]
+    top = stars[stars["native_level"] == "5"]
+    q_top = top.groupby(top["issuing_area"].astype(str))["party_quality"].mean()
+    share_top = (stars["native_level"] == "5").groupby(stars["issuing_area"].astype(str)).mean()
+    # Anji (lenient) gives five stars more often, and to weaker organizations, than Wuxing.
+    assert share_top["anji"] > share_top["wuxing"] + 0.05
+    assert q_top["anji"] < q_top["wuxing"] - 0.2
+    # Yet quality and rating agree within an area, and quality relates moderately to credit.
+    rank = stars["native_level"].astype(int)
+    assert np.corrcoef(rank, stars["party_quality"])[0, 1] > 0.5
+    latent = book.truth["borrowers"].dropna()
+    corr = np.corrcoef(latent["party_quality"], latent["base_credit"])[0, 1]
+    assert 0.2 < corr < 0.5
+
+
+def test_operating_signals_lead_distress(book):
+    rep = book.tables["repayments"].merge(book.tables["loans"][["loan_id", "borrower_id"]], on="loan_id")
+    first_miss = (
+        rep[rep["dpd"] >= 30].groupby("borrower_id", observed=True)["due_date"].min().dt.to_period("M")
+    )
+    sig = book.tables["operating_signals"]
+    rev = sig[sig["signal"] == "vat_revenue"].copy()
+    rev["borrower_id"] = rev["borrower_id"].astype(str)
+    rev["log_rev"] = np.log1p(rev["value"])
+    rev["z"] = rev.groupby("borrower_id")["log_rev"].transform(lambda s: (s - s.mean()) / (s.std() + 1e-9))
+    rev = rev.merge(first_miss.rename("first_miss").reset_index().astype({"borrower_id": str}), on="borrower_id")
+    rev["rel"] = (rev["period"].dt.to_period("M") - rev["first_miss"]).apply(lambda d: d.n)
+    profile = rev.groupby("rel")["z"].mean()
+    # Revenue is already well below the borrower's own norm in the months before 30+ DPD ...
+    assert profile.loc[-3:-1].mean() < -0.3
+    # ... and falls from a year earlier to just before distress.
+    assert profile.loc[-3:-1].mean() < profile.loc[-15:-10].mean() - 0.3
+
+
+def test_shock_raises_defaults_in_shocked_segment_only():
+    shock = Scenario(name="t", shocks=(Shock(industry="manufacturing", start_month=10, duration_months=8, severity=1.5),))
+    base = simulate_portfolio(10_000, 30, SEED)
+    hit = simulate_portfolio(10_000, 30, SEED, scenario=shock)
+
+    def rates(p):
+        out = performing_outcomes(p.tables)
+        loans = p.tables["loans"][["loan_id", "borrower_id"]].astype(str)
+        ind = p.tables["borrowers"][["borrower_id", "industry"]].astype(str)
+        seg = loans.merge(ind, on="borrower_id")
+        out = out.merge(seg[["loan_id", "industry"]], on="loan_id", suffixes=("", "_b"))
+        return out.groupby(out["industry"] == "manufacturing")["severity"].apply(lambda s: (s == 3).mean())
+
+    before, after = rates(base), rates(hit)
+    assert after[True] > 1.5 * before[True]
+    assert after[False] == pytest.approx(before[False], abs=1e-12)
+    # Untouched borrowers have byte-identical histories (common random numbers).
+    manuf = set(base.tables["borrowers"].loc[base.tables["borrowers"]["industry"] == "manufacturing", "borrower_id"])
+    keep = ~base.tables["loans"]["borrower_id"].isin(manuf)
+    pd.testing.assert_frame_equal(
+        base.tables["loans"][keep].reset_index(drop=True),
+        hit.tables["loans"][~hit.tables["loans"]["borrower_id"].isin(manuf)].reset_index(drop=True),
+    )
+    # Operating signals of the shocked segment shift down during the shock.
+    def revenue(p):
+        s = p.tables["operating_signals"]
+        s = s[(s["signal"] == "vat_revenue") & s["borrower_id"].astype(str).isin(manuf)]
+        return np.log1p(s.loc[s["period"].between("2023-12-01", "2024-04-30"), "value"]).mean()
+    assert revenue(hit) < revenue(base) - 0.3
+
+
+def test_scenario_file_errors_name_the_field(tmp_path):
+    good = Path(__file__).parents[2] / "features" / "scenarios" / "changxing_manufacturing_shock.yaml"
+    assert load_scenario(good).shocks[0].area == "changxing"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nshocks:\n  - industry: steel\n    start_month: 3\n    duration_months: 2\n    severity: 1\n")
+    with pytest.raises(ScenarioError, match=r"shocks\.0\.industry: .*unknown industry 'steel'"):
+        load_scenario(bad)
+    bad.write_text("shocks: [1, 2")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(bad)
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "missing.yaml")
+
+
+def test_ground_truth_is_read_only_by_the_simulator():
+    root = Path(__file__).parents[2] / "features"
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "simulator" not in path.parts and re.search(r"ground_truth|loan_months|\.truth\b", path.read_text())
+    ]
+    assert offenders == []
