@@ -6,7 +6,7 @@ shows falling revenue and electricity, shrinking payroll and new arrears *before
 to repay (a lagged mean of creditworthiness) gives way. Each source has its own reporting lag
 (``available_at``), some borrowers are not covered by some sources at all (farmers rarely pay
 VAT or social insurance) and some months are missing. Output is long: one row per
-borrower, month and signal.
+borrower, month and signal, ordered by signal, then borrower, then month.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ def draw_signals(
     latent: LatentPaths,
     calendar: Calendar,
     params: SignalParams,
+    borrower_ids: np.ndarray,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """Long table of operating signals over the window (borrower codes, not ids)."""
+    """The ``operating_signals`` table over the window."""
     n, months = population.base_credit.shape[0], calendar.n_months
     window = slice(calendar.col(0), calendar.col(months))
     credit = latent.credit[:, window].astype(np.float64)
@@ -79,28 +80,48 @@ def draw_signals(
     utility_hit = rng.random((n, months)) < 1 / (1 + np.exp(4.6 + 1.1 * credit))
     utilities = utility_hit * kwh * 0.8 * rng.uniform(0.5, 2.0, (n, months))
 
-    values = np.stack([revenue, tax, kwh, heads, wages, utilities], axis=2)  # (n, m, s)
     covered = rng.random((n, len(SIGNALS))) < _COVERAGE[btype]
-    present = covered[:, None, :] & (rng.random(values.shape) >= params.missing_month_prob)
-    lag_lo = np.array([params.lag_days[s][0] for s in SIGNALS])
-    lag_hi = np.array([params.lag_days[s][1] for s in SIGNALS])
-    lag = lag_lo + np.floor(rng.random(values.shape) * (lag_hi - lag_lo + 1)).astype(np.int64)
-    late = rng.random(values.shape) < params.late_correction_prob
-    lag = lag + late * rng.integers(60, 121, size=values.shape)
     month_end = calendar.month_end_day[window]
-    available = month_end[None, :, None] + lag
-
-    b_idx, m_idx, s_idx = np.nonzero(present)
-    start = calendar.month_start_day[window]
-    return pd.DataFrame(
+    start = days_to_datetime(calendar.month_start_day[window])
+    parts = []
+    # One signal at a time, compressed to its present rows at once: a (borrower x month x
+    # signal) cube of every draw would triple peak memory on a 100,000-borrower book.
+    for code, (name, values) in enumerate(
+        zip(SIGNALS, (revenue, tax, kwh, heads, wages, utilities), strict=True)
+    ):
+        present = covered[:, code, None] & (
+            rng.random((n, months), dtype=np.float32) >= params.missing_month_prob
+        )
+        lo, hi = params.lag_days[name]
+        lag = rng.integers(lo, hi + 1, size=(n, months), dtype=np.int16)
+        late = rng.random((n, months), dtype=np.float32) < params.late_correction_prob
+        lag += late * rng.integers(60, 121, size=(n, months), dtype=np.int16)
+        b_idx, m_idx = np.nonzero(present)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "borrower_idx": b_idx.astype(np.int32),
+                    "month": m_idx.astype(np.int16),
+                    "signal": np.full(b_idx.size, code, dtype=np.int8),
+                    "value": np.round(values[b_idx, m_idx], 2),
+                    "available_day": (month_end[m_idx] + lag[b_idx, m_idx]).astype(np.int32),
+                }
+            )
+        )
+    long = pd.concat(parts, ignore_index=True)
+    del parts
+    table = pd.DataFrame(
         {
-            "borrower_idx": b_idx.astype(np.int32),
-            "period": days_to_datetime(start[m_idx]),
-            "signal": pd.Categorical.from_codes(s_idx.astype(np.int8), categories=list(SIGNALS)),
-            "value": np.round(values[b_idx, m_idx, s_idx], 2),
-            "available_at": days_to_datetime(available[b_idx, m_idx, s_idx]),
+            "borrower_id": pd.Categorical.from_codes(
+                long.pop("borrower_idx").to_numpy(), categories=list(borrower_ids)
+            ),
+            "period": start[long.pop("month").to_numpy()],
+            "signal": pd.Categorical.from_codes(long.pop("signal").to_numpy(), categories=list(SIGNALS)),
+            "value": long.pop("value").to_numpy(),
+            "available_at": days_to_datetime(long.pop("available_day").to_numpy().astype(np.int64)),
         }
     )
+    return table
 
 
 assert _COVERAGE.shape[1] == len(SIGNALS) and _KWH_PER_YUAN.size == len(INDUSTRIES)

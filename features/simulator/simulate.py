@@ -180,32 +180,6 @@ def simulate_portfolio(
     book = simulate_book(pop, latent, calendar, cfg.hazard, cfg.book, rngs["book"])
     loans, repayments, loan_ids, loan_key = _loan_tables(book, borrower_ids)
 
-    step("operating signals")
-    sig = draw_signals(pop, latent, calendar, cfg.signals, rngs["signals"])
-    signals = pd.DataFrame(
-        {
-            "borrower_id": _cat(sig["borrower_idx"].to_numpy(), borrower_ids),
-            "period": sig["period"].to_numpy(),
-            "signal": sig["signal"],
-            "value": sig["value"].to_numpy(),
-            "available_at": sig["available_at"].to_numpy(),
-        }
-    )
-    del sig
-
-    step("events")
-    ev = draw_events(latent, calendar, cfg.events, rngs["events"])
-    events = pd.DataFrame(
-        {
-            "event_id": _ids("E", np.arange(1, len(ev) + 1), 8),
-            "borrower_id": borrower_ids[ev["borrower_idx"].to_numpy()],
-            "event_type": ev["event_type"],
-            "event_date": ev["event_date"].to_numpy(),
-            "available_at": ev["available_at"].to_numpy(),
-            "amount": ev["amount"].to_numpy(),
-        }
-    )
-
     step("ground truth")
     om = book.open_months
     n_slots = int(book.loans["slot"].max()) + 1
@@ -221,6 +195,24 @@ def simulate_portfolio(
             **{name: values[order] for name, values in truth_arrays.items()},
         }
     )
+    del book, om, truth_arrays
+
+    step("operating signals")
+    signals = draw_signals(pop, latent, calendar, cfg.signals, borrower_ids, rngs["signals"])
+
+    step("events")
+    ev = draw_events(latent, calendar, cfg.events, rngs["events"])
+    events = pd.DataFrame(
+        {
+            "event_id": _ids("E", np.arange(1, len(ev) + 1), 8),
+            "borrower_id": borrower_ids[ev["borrower_idx"].to_numpy()],
+            "event_type": ev["event_type"],
+            "event_date": ev["event_date"].to_numpy(),
+            "available_at": ev["available_at"].to_numpy(),
+            "amount": ev["amount"].to_numpy(),
+        }
+    )
+
     truth_borrowers = pd.DataFrame(
         {
             "borrower_id": borrower_ids,

@@ -51,6 +51,38 @@ def roll_probabilities(capacity: np.ndarray, params: HazardParams) -> np.ndarray
     return sigmoid(r - params.roll_slope * capacity[:, None])
 
 
+def next_state_probabilities(
+    k: int,
+    p_miss: np.ndarray,
+    p_roll: np.ndarray,
+    due_now: np.ndarray,
+    params: HazardParams,
+) -> dict[int, np.ndarray]:
+    """Next month's state distribution ``{k': probability}`` for loans now in state ``k``.
+
+    Parameters
+    ----------
+    k : int
+        Current state, 0..6.
+    p_miss : float array
+        ``miss_probability`` of each loan this month.
+    p_roll : float array (loans x 6)
+        ``roll_probabilities`` of each loan this month.
+    due_now : bool array
+        Whether an instalment falls due this month (False after maturity).
+    """
+    if k == 0:
+        return {0: 1.0 - p_miss, 1: p_miss}
+    roll = p_roll[:, k - 1]
+    rest = 1.0 - roll
+    cure = np.where(due_now, params.cure_share[k - 1], 1.0)
+    back = np.where(due_now, params.back_share[k - 1], 0.0)
+    out = {min(k + 1, CHARGE_OFF): roll, 0: rest * cure}
+    out[k - 1] = out.get(k - 1, 0.0) + rest * back
+    out[k] = rest * (1.0 - cure - back)
+    return out
+
+
 def outgoing(
     k: np.ndarray,
     capacity: np.ndarray,
@@ -58,37 +90,15 @@ def outgoing(
     due_now: np.ndarray,
     params: HazardParams,
 ) -> np.ndarray:
-    """Distribution of next month's state (columns k' = 0..7) for loans now in state ``k``.
-
-    Parameters
-    ----------
-    k : int array
-        Current state of each loan, 0..6.
-    capacity, intercept : float arrays
-        Repayment capacity this month and the loan's miss-hazard intercept.
-    due_now : bool array
-        Whether an instalment falls due this month (False after maturity).
-    """
-    n = k.shape[0]
-    out = np.zeros((n, CHARGE_OFF + 1))
-    rows = np.arange(n)
-    current = k == 0
+    """Next month's state distribution (columns k' = 0..7) for loans in mixed states ``k``."""
+    out = np.zeros((k.shape[0], CHARGE_OFF + 1))
     p_miss = miss_probability(capacity, intercept, params)
-    out[rows, 0] += np.where(current, 1.0 - p_miss, 0.0)
-    out[rows, 1] += np.where(current, p_miss, 0.0)
-
-    kk = np.clip(k, 1, N_DELINQUENT) - 1  # index into the k = 1..6 parameter tuples
-    p_roll = np.take_along_axis(roll_probabilities(capacity, params), kk[:, None], axis=1)[:, 0]
-    cure = np.asarray(params.cure_share)[kk]
-    back = np.asarray(params.back_share)[kk]
-    cure = np.where(due_now, cure, 1.0)
-    back = np.where(due_now, back, 0.0)
-    late = ~current
-    rest = 1.0 - p_roll
-    out[rows, np.minimum(k + 1, CHARGE_OFF)] += np.where(late, p_roll, 0.0)
-    out[rows, 0] += np.where(late, rest * cure, 0.0)
-    out[rows, np.maximum(k - 1, 0)] += np.where(late, rest * back, 0.0)
-    out[rows, k] += np.where(late, rest * (1.0 - cure - back), 0.0)
+    p_roll = roll_probabilities(capacity, params)
+    for state in np.unique(k):
+        rows = k == state
+        probs = next_state_probabilities(int(state), p_miss[rows], p_roll[rows], due_now[rows], params)
+        for k_next, prob in probs.items():
+            out[rows, k_next] += prob
     return out
 
 

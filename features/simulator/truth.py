@@ -23,36 +23,19 @@ from features.simulator.calendar import Calendar
 from features.simulator.config import HazardParams
 from features.simulator.transitions import (
     DEFAULT_STATE,
+    RESTRUCTURE_FROM,
     evergreen_probability,
     miss_probability,
-    outgoing,
+    next_state_probabilities,
     restructure_probability,
+    roll_probabilities,
 )
 
-CHUNK_ROWS = 250_000
-# Transient (k, worst-so-far) cells; k >= 4 is absorbed into S3.
-_CELLS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2), (3, 2))
+CHUNK_ROWS = 200_000
+#: Severity shown by an open loan in state k' = 0..3 (k' >= 4 is absorbed into S3).
 _SEV = (0, 1, 2, 2)
-
-
-def _closure(
-    probs: np.ndarray, inst: np.ndarray, term: np.ndarray, params: HazardParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split a next-state distribution into open k'=0..3, closed-without-severity and S3."""
-    at_maturity = inst == term
-    bad = probs[:, DEFAULT_STATE:].sum(axis=1)
-    open_ = probs[:, :DEFAULT_STATE].copy()
-    closed = np.where(inst >= term, open_[:, 0], 0.0)
-    open_[:, 0] -= closed
-    for kk in (1, 2, 3):
-        kvec = np.full(inst.shape[0], kk)
-        ever = open_[:, kk] * evergreen_probability(kvec, at_maturity, params)
-        closed += ever
-        open_[:, kk] -= ever
-    restructured = open_[:, 3] * restructure_probability(np.full(inst.shape[0], 3), params)
-    bad += restructured
-    open_[:, 3] -= restructured
-    return open_, closed, bad
+#: Transient cells (state k, worst severity so far w).
+_CELLS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2), (3, 2))
 
 
 def _propagate(
@@ -63,31 +46,51 @@ def _propagate(
     intercept: np.ndarray,
     params: HazardParams,
 ) -> np.ndarray:
-    """Severity distribution (rows x 4) over the horizon covered by ``capacity_path`` columns."""
+    """Severity distribution (rows x 4) over the horizon covered by ``capacity_path`` columns.
+
+    The first month starts from each loan's own state ``k0`` (worst-so-far 0: the state at t is
+    not part of the window); later months move mass between the transient cells, absorbing it
+    into "closed" (repaid or renewed, keeping its worst severity) or S3.
+    """
     n, horizon = capacity_path.shape
-    mass = {cell: np.zeros(n) for cell in _CELLS}
     closed = np.zeros((n, 3))
     bad = np.zeros(n)
+    mass: dict[tuple[int, int], np.ndarray] = {}
     for step in range(horizon):
         inst = inst0 + step + 1
         due_now = inst <= term
+        ended = inst >= term
+        p_evergreen = evergreen_probability(np.ones(n, dtype=np.int64), inst == term, params)
+        p_restructure = restructure_probability(np.full(n, RESTRUCTURE_FROM), params)
         z = capacity_path[:, step]
+        p_miss = miss_probability(z, intercept, params)
+        p_roll = roll_probabilities(z, params)
         if step == 0:
-            sources = [(k0, None)]
-        else:
-            sources = [(np.full(n, kk), kk) for kk in range(4)]
-        new = {cell: np.zeros(n) for cell in _CELLS}
-        for kvec, kk in sources:
-            open_, shut, lost = _closure(outgoing(kvec, z, intercept, due_now, params), inst, term, params)
-            weights = [(0, np.ones(n))] if kk is None else [
-                (w, mass[(kk, w)]) for w in range(3) if (kk, w) in mass
+            sources = [
+                (int(k), 0, (k0 == k).astype(np.float64)) for k in np.unique(k0)
             ]
-            for w, weight in weights:
-                bad += weight * lost
-                closed[:, w] += weight * shut
-                for k_next in range(4):
-                    cell = (k_next, max(w, _SEV[k_next]))
-                    new[cell] += weight * open_[:, k_next]
+        else:
+            sources = [(k, w, m) for (k, w), m in mass.items()]
+        new = {cell: np.zeros(n) for cell in _CELLS}
+        for k, w, weight in sources:
+            probs = next_state_probabilities(k, p_miss, p_roll, due_now, params)
+            for k_next, prob in probs.items():
+                flow = weight * prob
+                if k_next >= DEFAULT_STATE:
+                    bad += flow
+                    continue
+                if k_next == 0:
+                    closed[:, w] += np.where(ended, flow, 0.0)
+                    new[(0, w)] += np.where(ended, 0.0, flow)
+                    continue
+                renewed = flow * p_evergreen
+                closed[:, w] += renewed
+                flow = flow - renewed
+                if k_next == RESTRUCTURE_FROM:
+                    restructured = flow * p_restructure
+                    bad += restructured
+                    flow = flow - restructured
+                new[(k_next, max(w, _SEV[k_next]))] += flow
         mass = new
     out = np.zeros((n, 4))
     out[:, :3] = closed
