@@ -50,20 +50,41 @@ def main() -> None:
     for i in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             done = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(args.borrowers), str(args.months),
-                 str(args.seed), str(Path(tmp) / "book")],
-                check=True, capture_output=True, text=True, env=os.environ.copy(),
+                [
+                    sys.executable,
+                    "-c",
+                    _CHILD,
+                    str(args.borrowers),
+                    str(args.months),
+                    str(args.seed),
+                    str(Path(tmp) / "book"),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=os.environ.copy(),
             )
         run = json.loads(done.stdout.strip().splitlines()[-1])
         runs.append(run)
-        print(f"run {i + 1}: total {run['total_s']:.1f} s (simulate {run['simulate_s']:.1f}, "
-              f"write {run['write_s']:.1f}, import {run['import_s']:.1f}), "
-              f"peak RSS {run['peak_rss_mib']:.0f} MiB, on disk {run['disk_mib']:.0f} MiB", flush=True)
-    med = {k: statistics.median(r[k] for r in runs) for k in ("total_s", "simulate_s", "write_s", "peak_rss_mib")}
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(
+            f"run {i + 1}: total {run['total_s']:.1f} s (simulate {run['simulate_s']:.1f}, "
+            f"write {run['write_s']:.1f}, import {run['import_s']:.1f}), "
+            f"peak RSS {run['peak_rss_mib']:.0f} MiB, on disk {run['disk_mib']:.0f} MiB",
+            flush=True,
+        )
+    med = {
+        k: statistics.median(r[k] for r in runs)
+        for k in ("total_s", "simulate_s", "write_s", "peak_rss_mib")
+    }
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     print(f"rows: {runs[0]['rows']}")
-    print(f"median of {len(runs)}: total {med['total_s']:.1f} s, simulate {med['simulate_s']:.1f} s, "
-          f"write {med['write_s']:.1f} s, peak RSS {med['peak_rss_mib']:.0f} MiB")
+    print(
+        f"median of {len(runs)}: total {med['total_s']:.1f} s, simulate {med['simulate_s']:.1f} s, "
+        f"write {med['write_s']:.1f} s, peak RSS {med['peak_rss_mib']:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -44,16 +44,28 @@ def _main() -> None:
 
 @app.command()
 def simulate(
-    borrowers: Annotated[int, typer.Option("--borrowers", "-n", min=1, help="Number of borrowers.")] = 5_000,
-    months: Annotated[int, typer.Option("--months", "-m", min=13, max=240, help="Months in the window.")] = 36,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Seed; same arguments, same bytes.")] = 20261127,
+    borrowers: Annotated[
+        int, typer.Option("--borrowers", "-n", min=1, help="Number of borrowers.")
+    ] = 5_000,
+    months: Annotated[
+        int, typer.Option("--months", "-m", min=13, max=240, help="Months in the window.")
+    ] = 36,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", min=0, help="Seed; same arguments, same bytes.")
+    ] = 20261127,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default: $EWS_HOME/data/portfolio).")
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default: $EWS_HOME/data/portfolio)."),
     ] = None,
     scenario: Annotated[
-        Path | None, typer.Option("--scenario", help="YAML file of shocks (industry/area, start, duration, severity).")
+        Path | None,
+        typer.Option(
+            "--scenario", help="YAML file of shocks (industry/area, start, duration, severity)."
+        ),
     ] = None,
-    start: Annotated[str, typer.Option("--start", help="First month of the window, YYYY-MM.")] = "2023-01",
+    start: Annotated[
+        str, typer.Option("--start", help="First month of the window, YYYY-MM.")
+    ] = "2023-01",
 ) -> None:
     """Simulate a portfolio: six raw tables as Parquet, the oracle kept apart.
 
@@ -77,15 +89,22 @@ def simulate(
         raise typer.Exit(2) from None
 
     began = time.perf_counter()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err) as bar:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+    ) as bar:
         task = bar.add_task("simulating", total=None)
         portfolio = simulate_portfolio(
-            borrowers, months, seed, start=start, scenario=shocks,
+            borrowers,
+            months,
+            seed,
+            start=start,
+            scenario=shocks,
             on_stage=lambda stage: bar.update(task, description=f"simulating: {stage}"),
         )
         bar.update(task, description="writing Parquet")
         manifest = write_simulation(
-            portfolio, out,
+            portfolio,
+            out,
             arguments={"borrowers": borrowers, "months": months, "seed": seed, "start": start},
             scenario=shocks,
         )
@@ -95,13 +114,20 @@ def simulate(
     for name, rows in manifest["row_counts"].items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
-    console.print(f"oracle (for measuring models only): {out / TRUTH_DIR}  ({time.perf_counter() - began:.1f} s)")
+    console.print(
+        f"oracle (for measuring models only): {out / TRUTH_DIR}"
+        f"  ({time.perf_counter() - began:.1f} s)"
+    )
 
 
 @app.command()
 def validate(
-    directory: Annotated[Path, typer.Argument(help="Folder holding the six tables (.parquet or .csv).")],
-    report: Annotated[Path | None, typer.Option("--report", help="Write every violation, with all keys, as JSON.")] = None,
+    directory: Annotated[
+        Path, typer.Argument(help="Folder holding the six tables (.parquet or .csv).")
+    ],
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write every violation, with all keys, as JSON.")
+    ] = None,
 ) -> None:
     """Check every table and every cross-table rule; exit 1 listing each violation."""
     from features.validation import validate_portfolio
@@ -126,7 +152,9 @@ def validate(
 
 @app.command()
 def summary(
-    directory: Annotated[Path | None, typer.Argument(help="Portfolio folder (default: $EWS_HOME/data/portfolio).")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Portfolio folder (default: $EWS_HOME/data/portfolio).")
+    ] = None,
 ) -> None:
     """Sizes and realised 12-month default rates by segment of a *validated* book."""
     from features.summary import SEGMENTS, compute_default_rates, performing_outcomes
@@ -136,8 +164,11 @@ def summary(
     try:
         tables = load_validated_portfolio(directory)
     except PortfolioValidationError as exc:
-        err.print(f"[red]error:[/red] {directory} failed validation ({len(exc.report.violations)} violations); "
-                  f"run `ews-data validate {directory}` for the list")
+        err.print(
+            f"[red]error:[/red] {directory} failed validation "
+            f"({len(exc.report.violations)} violations); "
+            f"run `ews-data validate {directory}` for the list"
+        )
         raise typer.Exit(1) from None
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items())
     console.print(f"[bold]{directory}[/bold]: {sizes}")
@@ -145,9 +176,13 @@ def summary(
     for segment in (None, *SEGMENTS):
         rates = compute_default_rates(outcomes, segment)
         title = "whole book" if segment is None else f"by {segment}"
-        table = Table(title=f"12-month outcomes of performing loan-months, {title}", show_edge=False)
+        table = Table(
+            title=f"12-month outcomes of performing loan-months, {title}", show_edge=False
+        )
         for col in ("segment", "loan-months", "S>=1 rate", "default (S3) rate"):
             table.add_column(col, justify="left" if col == "segment" else "right")
         for name, row in rates.iterrows():
-            table.add_row(str(name), f"{row.n_months:,}", f"{row.missed_rate:.2%}", f"{row.default_rate:.2%}")
+            table.add_row(
+                str(name), f"{row.n_months:,}", f"{row.missed_rate:.2%}", f"{row.default_rate:.2%}"
+            )
         console.print(table)

@@ -52,7 +52,9 @@ def table_path(directory: Path, table: str) -> Path:
         path = directory / f"{table}{suffix}"
         if path.is_file():
             return path
-    raise TableReadError(table, f"missing table (expected {table}.parquet or {table}.csv in {directory})")
+    raise TableReadError(
+        table, f"missing table (expected {table}.parquet or {table}.csv in {directory})"
+    )
 
 
 def read_table(directory: Path | str, table: str) -> pd.DataFrame:
@@ -65,9 +67,15 @@ def read_table(directory: Path | str, table: str) -> pd.DataFrame:
         else:
             frame = pd.read_csv(path, low_memory=False)
             for column, dtype in frame.dtypes.items():
-                if dtype == object and column not in dates:
+                if pd.api.types.is_object_dtype(dtype) and column not in dates:
                     frame[column] = frame[column].astype("category")
-    except (pa.ArrowException, OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (
+        pa.ArrowException,
+        OSError,
+        ValueError,
+        pd.errors.ParserError,
+        UnicodeDecodeError,
+    ) as exc:
         kind = "Parquet" if path.suffix == ".parquet" else "CSV"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TableReadError(table, f"unreadable {kind} file {path.name} ({reason})") from None
@@ -90,7 +98,9 @@ def _as_naive_ns(series: pd.Series) -> pd.Series:
     return series.astype("datetime64[ns]")
 
 
-def read_portfolio(directory: Path | str, tables: Iterable[str] = RAW_TABLES) -> dict[str, pd.DataFrame]:
+def read_portfolio(
+    directory: Path | str, tables: Iterable[str] = RAW_TABLES
+) -> dict[str, pd.DataFrame]:
     """Read every raw table of a portfolio folder; the first unreadable one raises."""
     directory = Path(directory)
     if not directory.is_dir():

@@ -43,7 +43,11 @@ INDUSTRIES: Final = (
 #: Industries whose cash flow follows the farming year.
 SEASONAL_INDUSTRIES: Final = ("agriculture_crops", "aquaculture", "tea_bamboo")
 
-SIZES: Final = ("micro", "small", "medium")  # 微型 / 小型 / 中型 (inclusive finance stops below large)
+SIZES: Final = (
+    "micro",
+    "small",
+    "medium",
+)  # 微型 / 小型 / 中型 (inclusive finance stops below large)
 
 #: The seven banks of the case study, anonymised.
 BANKS: Final = tuple(f"bank_{i}" for i in range(1, 8))
@@ -76,5 +80,5 @@ EVENT_TYPES: Final = (
     "executive_change",
 )
 
-#: Maximum single line of an inclusive loan, yuan (inclusive loans are single lines below 10 million).
+#: Largest single line of an inclusive loan, yuan (inclusive loans are lines below 10 million).
 MAX_LOAN_AMOUNT: Final = 10_000_000.0

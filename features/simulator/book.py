@@ -164,12 +164,15 @@ def simulate_book(
             charged_off = k_next >= CHARGE_OFF
             closed_good = ((k_next == 0) & (inst >= term[b])) | evergreen
             renewed = closed_good & (
-                evergreen | (draws.renew[b, m] < sigmoid(hazard.renew_intercept + hazard.renew_slope * z))
+                evergreen
+                | (draws.renew[b, m] < sigmoid(hazard.renew_intercept + hazard.renew_slope * z))
             )
             paid = np.where(evergreen, (k[b] + due_now) * a, paid)
 
             status = np.where(k_next == 0, STATUS["current"], STATUS["delinquent"])
-            status = np.where(closed_good, np.where(renewed, STATUS["renewed"], STATUS["repaid"]), status)
+            status = np.where(
+                closed_good, np.where(renewed, STATUS["renewed"], STATUS["repaid"]), status
+            )
             status = np.where(restructured, STATUS["restructured"], status)
             status = np.where(charged_off, STATUS["charged_off"], status)
 
@@ -223,7 +226,9 @@ def simulate_book(
         if new.size:
             j = slot[new] + 1
             t_idx = population.borrower_type[new]
-            term_new = term_choices[(draws.term[new, j][:, None] > type_terms[t_idx][:, :-1]).sum(1)]
+            term_new = term_choices[
+                (draws.term[new, j][:, None] > type_terms[t_idx][:, :-1]).sum(1)
+            ]
             base_amount = medians[t_idx, population.size[new]] * np.exp(
                 terms.amount_log_sd * draws.amount[new, j]
             )
@@ -231,7 +236,9 @@ def simulate_book(
             amount_new = np.where(
                 is_renewal, amount[new] * (1.0 + 0.15 * draws.growth[new, j]), base_amount
             )
-            red = population.affiliated[new] & (draws.product[new, j] < terms.red_share_if_affiliated)
+            red = population.affiliated[new] & (
+                draws.product[new, j] < terms.red_share_if_affiliated
+            )
             cap = np.where(red & individual[new], terms.red_cap_individual, 10_000_000.0)
             amount_new = np.round(np.clip(amount_new, 10_000.0, cap), -3)
             lo, hi = terms.red_discount
@@ -244,7 +251,9 @@ def simulate_book(
                 {
                     "borrower": new,
                     "slot": j,
-                    "bank": np.minimum((draws.bank[new, j] * len(BANKS)).astype(np.int64), len(BANKS) - 1),
+                    "bank": np.minimum(
+                        (draws.bank[new, j] * len(BANKS)).astype(np.int64), len(BANKS) - 1
+                    ),
                     "red": red,
                     "origination_day": orig_day,
                     "orig_m": np.full(new.size, m),

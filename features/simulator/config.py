@@ -249,4 +249,3 @@ class SimulationConfig(_Frozen):
     signals: SignalParams = SignalParams()
     events: EventParams = EventParams()
     ratings: RatingParams = RatingParams()
-

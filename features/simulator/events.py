@@ -62,7 +62,9 @@ def draw_events(
     return pd.DataFrame(
         {
             "borrower_idx": events["borrower_idx"].to_numpy(),
-            "event_type": pd.Categorical.from_codes(events["event_type"], categories=list(EVENT_TYPES)),
+            "event_type": pd.Categorical.from_codes(
+                events["event_type"], categories=list(EVENT_TYPES)
+            ),
             "event_date": days_to_datetime(events["event_day"].to_numpy()),
             "available_at": days_to_datetime(events["available_day"].to_numpy()),
             "amount": events["amount"].to_numpy(),

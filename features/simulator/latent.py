@@ -48,9 +48,7 @@ def seasonal_profile(calendar: Calendar, amplitude: float) -> np.ndarray:
     return np.where(seasonal[:, None], cycle[None, :], 0.0)
 
 
-def shock_matrix(
-    population: Population, calendar: Calendar, scenario: Scenario
-) -> np.ndarray:
+def shock_matrix(population: Population, calendar: Calendar, scenario: Scenario) -> np.ndarray:
     """Severity of every scenario shock felt by each borrower in each covered month."""
     n = population.base_credit.shape[0]
     out = np.zeros((n, calendar.span), dtype=np.float32)

@@ -33,7 +33,9 @@ _SIZE_MIX = np.array(
         [0.90, 0.09, 0.01],
     ]
 )
-_PARTY_ORG_PROB = np.array([[0.25, 0.60, 0.90], [0.45, 0.70, 0.90], [0.0, 0.0, 0.0], [0.10, 0.30, 0.5]])
+_PARTY_ORG_PROB = np.array(
+    [[0.25, 0.60, 0.90], [0.45, 0.70, 0.90], [0.0, 0.0, 0.0], [0.10, 0.30, 0.5]]
+)
 _MEMBER_PROB = np.array([0.0, 0.0, 0.45, 0.40])  # proprietor is a Party member (individuals)
 _AGE_YEARS_MEAN = np.array([9.0, 8.0, 6.0, 10.0])
 
@@ -60,7 +62,7 @@ class Population:
 
 def _categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     """One draw per row of ``probs`` (rows sum to 1)."""
-    u = rng.random(probs.shape[0])
+    u = np.asarray(rng.random(probs.shape[0]))
     return (u[:, None] > np.cumsum(probs, axis=1)).sum(axis=1).clip(0, probs.shape[1] - 1)
 
 

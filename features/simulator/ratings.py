@@ -72,7 +72,10 @@ def draw_ratings(
     in_window = (award_m >= 0) & (award_m < calendar.n_months)
     award_col = np.clip(award_m, 0, calendar.n_months - 1)
 
-    change = latent.credit[np.arange(n)[:, None], calendar.col(award_col)] - population.base_credit[:, None]
+    change = (
+        latent.credit[np.arange(n)[:, None], calendar.col(award_col)]
+        - population.base_credit[:, None]
+    )
     strength = (
         np.nan_to_num(population.party_quality)[:, None]
         + leniency[:, None]
@@ -93,12 +96,13 @@ def draw_ratings(
         levels[sel] = native_level(AREA_STANDARD[area], strength[bi[sel], yi[sel]])
 
     quality = np.nan_to_num(population.party_quality)[bi] + 0.3 * list_noise[bi, yi]
-    organization = np.isin(
-        population.borrower_type[bi], [BORROWER_TYPES.index(t) for t in _ORGANIZATION_TYPES]
-    ) & population.has_party_org[bi]
-    list_code = np.select(
-        [quality > 2.0, quality > 1.4, strength[bi, yi] > 0.9], [0, 1, 2], 3
+    organization = (
+        np.isin(
+            population.borrower_type[bi], [BORROWER_TYPES.index(t) for t in _ORGANIZATION_TYPES]
+        )
+        & population.has_party_org[bi]
     )
+    list_code = np.select([quality > 2.0, quality > 1.4, strength[bi, yi] > 0.9], [0, 1, 2], 3)
     list_code = np.where(organization, list_code, LIST_LEVELS.index("none"))
 
     frame = pd.DataFrame(

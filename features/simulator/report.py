@@ -48,7 +48,10 @@ def write_simulation(
         "config": (config or SimulationConfig()).model_dump(mode="json"),
         "row_counts": {name: len(frame) for name, frame in portfolio.tables.items()},
         "truth_row_counts": {name: len(frame) for name, frame in portfolio.truth.items()},
-        "files": {name: {"path": str(p.relative_to(out)), "sha256": _sha256(p)} for name, p in paths.items()},
+        "files": {
+            name: {"path": str(p.relative_to(out)), "sha256": _sha256(p)}
+            for name, p in paths.items()
+        },
     }
     tmp = out / ".manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")

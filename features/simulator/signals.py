@@ -62,7 +62,7 @@ def draw_signals(
         + season
         + params.revenue_noise_sd * rng.standard_normal((n, months))
     )
-    tax_rate = rng.uniform(0.01, 0.05, n) * (rng.random(n) > 0.1)
+    tax_rate = np.asarray(rng.uniform(0.01, 0.05, n)) * (rng.random(n) > 0.1)
     tax = revenue * tax_rate[:, None] * np.exp(0.25 * rng.standard_normal((n, months)))
     kwh_level = level * _KWH_PER_YUAN[population.industry] * np.exp(0.3 * rng.standard_normal(n))
     kwh = kwh_level[:, None] * np.exp(
@@ -116,7 +116,9 @@ def draw_signals(
                 long.pop("borrower_idx").to_numpy(), categories=list(borrower_ids)
             ),
             "period": start[long.pop("month").to_numpy()],
-            "signal": pd.Categorical.from_codes(long.pop("signal").to_numpy(), categories=list(SIGNALS)),
+            "signal": pd.Categorical.from_codes(
+                long.pop("signal").to_numpy(), categories=list(SIGNALS)
+            ),
             "value": long.pop("value").to_numpy(),
             "available_at": days_to_datetime(long.pop("available_day").to_numpy().astype(np.int64)),
         }

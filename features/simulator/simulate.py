@@ -152,9 +152,18 @@ def simulate_portfolio(
         raise ValueError("n_months must be at least 13 (one 12-month outcome window plus one)")
     cfg = config or SimulationConfig()
     step = on_stage or (lambda _stage: None)
-    calendar = Calendar(start=pd.Period(start, freq="M"), n_months=n_months, horizon=cfg.horizon_months)
+    calendar = Calendar(
+        start=pd.Period(start, freq="M"), n_months=n_months, horizon=cfg.horizon_months
+    )
     rngs = dict(
-        zip(_COMPONENTS, (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(_COMPONENTS))), strict=True)
+        zip(
+            _COMPONENTS,
+            (
+                np.random.default_rng(s)
+                for s in np.random.SeedSequence(seed).spawn(len(_COMPONENTS))
+            ),
+            strict=True,
+        )
     )
 
     step("borrowers")
@@ -229,4 +238,6 @@ def simulate_portfolio(
         "operating_signals": signals,
         "events": events,
     }
-    return SimulatedPortfolio(tables=tables, truth={"loan_months": loan_months, "borrowers": truth_borrowers})
+    return SimulatedPortfolio(
+        tables=tables, truth={"loan_months": loan_months, "borrowers": truth_borrowers}
+    )

@@ -40,7 +40,9 @@ def severity_of_state(k: np.ndarray) -> np.ndarray:
     return np.select([k >= DEFAULT_STATE, k >= 2, k >= 1], [3, 2, 1], 0)
 
 
-def miss_probability(capacity: np.ndarray, intercept: np.ndarray, params: HazardParams) -> np.ndarray:
+def miss_probability(
+    capacity: np.ndarray, intercept: np.ndarray, params: HazardParams
+) -> np.ndarray:
     """Chance that a current loan misses this month's instalment."""
     return sigmoid(intercept - params.miss_slope * capacity)
 
@@ -96,13 +98,17 @@ def outgoing(
     p_roll = roll_probabilities(capacity, params)
     for state in np.unique(k):
         rows = k == state
-        probs = next_state_probabilities(int(state), p_miss[rows], p_roll[rows], due_now[rows], params)
+        probs = next_state_probabilities(
+            int(state), p_miss[rows], p_roll[rows], due_now[rows], params
+        )
         for k_next, prob in probs.items():
             out[rows, k_next] += prob
     return out
 
 
-def evergreen_probability(k_next: np.ndarray, at_maturity: np.ndarray, params: HazardParams) -> np.ndarray:
+def evergreen_probability(
+    k_next: np.ndarray, at_maturity: np.ndarray, params: HazardParams
+) -> np.ndarray:
     """Chance a loan in state ``k_next`` at its maturity month is renewed despite arrears."""
     eligible = at_maturity & (k_next >= 1) & (k_next < DEFAULT_STATE)
     return np.where(eligible, params.evergreen_prob, 0.0)

@@ -66,9 +66,7 @@ def _propagate(
         p_miss = miss_probability(z, intercept, params)
         p_roll = roll_probabilities(z, params)
         if step == 0:
-            sources = [
-                (int(k), 0, (k0 == k).astype(np.float64)) for k in np.unique(k0)
-            ]
+            sources = [(int(k), 0, (k0 == k).astype(np.float64)) for k in np.unique(k0)]
         else:
             sources = [(k, w, m) for (k, w), m in mass.items()]
         new = {cell: np.zeros(n) for cell in _CELLS}
@@ -124,8 +122,12 @@ def compute_truth(
         path = capacity[b[sl][:, None], cols].astype(np.float64)
         inst0 = t[sl] - open_months["orig_m"][sl]
         probs[sl] = _propagate(
-            open_months["k"][sl], path, inst0, open_months["term"][sl],
-            open_months["intercept"][sl], params,
+            open_months["k"][sl],
+            path,
+            inst0,
+            open_months["term"][sl],
+            open_months["intercept"][sl],
+            params,
         )
     next_capacity = capacity[b, calendar.col(t + 1)].astype(np.float64)
     return {

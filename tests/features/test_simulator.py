@@ -47,9 +47,13 @@ def test_same_arguments_give_byte_identical_files(tmp_path):
     assert shas[0] == shas[1]
     for f in (tmp_path / "a").rglob("*"):
         if f.is_file():
-            assert f.read_bytes() == (tmp_path / "b" / f.relative_to(tmp_path / "a")).read_bytes(), f
+            assert (
+                f.read_bytes() == (tmp_path / "b" / f.relative_to(tmp_path / "a")).read_bytes()
+            ), f
     other = simulate_portfolio(1500, 18, 4)
-    assert not other.tables["repayments"].equals(simulate_portfolio(1500, 18, 3).tables["repayments"])
+    assert not other.tables["repayments"].equals(
+        simulate_portfolio(1500, 18, 3).tables["repayments"]
+    )
 
 
 def test_ground_truth_is_a_separate_folder(tmp_path):
@@ -88,7 +92,9 @@ def test_oracle_probabilities_match_realised_outcomes(book):
 
 def test_dpd_follows_the_delinquency_ladder(book):
     rep = book.tables["repayments"]
-    bucket = np.select([rep["dpd"] >= 90, rep["dpd"] >= 60, rep["dpd"] >= 30, rep["dpd"] >= 1], [4, 3, 2, 1], 0)
+    bucket = np.select(
+        [rep["dpd"] >= 90, rep["dpd"] >= 60, rep["dpd"] >= 30, rep["dpd"] >= 1], [4, 3, 2, 1], 0
+    )
     same_loan = rep["loan_id"].to_numpy()[1:] == rep["loan_id"].to_numpy()[:-1]
     step = np.diff(bucket)[same_loan]
     assert step.max() <= 1, "a loan skips a DPD bucket"
@@ -101,13 +107,24 @@ def test_dpd_follows_the_delinquency_ladder(book):
 
 def test_book_covers_areas_types_vintages_and_renewals(book):
     b, loans = book.tables["borrowers"], book.tables["loans"]
-    assert set(b["area"].astype(str)) == {"wuxing", "nanxun", "nantaihu", "deqing", "changxing", "anji", "outside_pilot"}
+    assert set(b["area"].astype(str)) == {
+        "wuxing",
+        "nanxun",
+        "nantaihu",
+        "deqing",
+        "changxing",
+        "anji",
+        "outside_pilot",
+    }
     assert b["borrower_type"].nunique() == 4
     assert set(loans["term_months"]) == {12, 24, 36}
     assert loans["origination_date"].dt.to_period("Q").nunique() >= 10
     assert loans["renewal_of"].notna().mean() > 0.1
     individual = loans.merge(b, on="borrower_id")
-    red_ind = individual[(individual["product"] == "red_financial_credit") & individual["borrower_type"].isin(["farmer", "individual_entrepreneur"])]
+    red_ind = individual[
+        (individual["product"] == "red_financial_credit")
+        & individual["borrower_type"].isin(["farmer", "individual_entrepreneur"])
+    ]
     assert (red_ind["amount"] <= 300_000).all()
 
 
@@ -129,16 +146,25 @@ def test_areas_differ_in_rating_leniency(book):
 
 
 def test_operating_signals_lead_distress(book):
-    rep = book.tables["repayments"].merge(book.tables["loans"][["loan_id", "borrower_id"]], on="loan_id")
+    rep = book.tables["repayments"].merge(
+        book.tables["loans"][["loan_id", "borrower_id"]], on="loan_id"
+    )
     first_miss = (
-        rep[rep["dpd"] >= 30].groupby("borrower_id", observed=True)["due_date"].min().dt.to_period("M")
+        rep[rep["dpd"] >= 30]
+        .groupby("borrower_id", observed=True)["due_date"]
+        .min()
+        .dt.to_period("M")
     )
     sig = book.tables["operating_signals"]
     rev = sig[sig["signal"] == "vat_revenue"].copy()
     rev["borrower_id"] = rev["borrower_id"].astype(str)
     rev["log_rev"] = np.log1p(rev["value"])
-    rev["z"] = rev.groupby("borrower_id")["log_rev"].transform(lambda s: (s - s.mean()) / (s.std() + 1e-9))
-    rev = rev.merge(first_miss.rename("first_miss").reset_index().astype({"borrower_id": str}), on="borrower_id")
+    rev["z"] = rev.groupby("borrower_id")["log_rev"].transform(
+        lambda s: (s - s.mean()) / (s.std() + 1e-9)
+    )
+    rev = rev.merge(
+        first_miss.rename("first_miss").reset_index().astype({"borrower_id": str}), on="borrower_id"
+    )
     rev["rel"] = (rev["period"].dt.to_period("M") - rev["first_miss"]).apply(lambda d: d.n)
     profile = rev.groupby("rel")["z"].mean()
     # Revenue is already well below the borrower's own norm in the months before 30+ DPD ...
@@ -148,7 +174,10 @@ def test_operating_signals_lead_distress(book):
 
 
 def test_shock_raises_defaults_in_shocked_segment_only():
-    shock = Scenario(name="t", shocks=(Shock(industry="manufacturing", start_month=10, duration_months=8, severity=1.5),))
+    shock = Scenario(
+        name="t",
+        shocks=(Shock(industry="manufacturing", start_month=10, duration_months=8, severity=1.5),),
+    )
     base = simulate_portfolio(10_000, 30, SEED)
     hit = simulate_portfolio(10_000, 30, SEED, scenario=shock)
 
@@ -158,31 +187,44 @@ def test_shock_raises_defaults_in_shocked_segment_only():
         ind = p.tables["borrowers"][["borrower_id", "industry"]].astype(str)
         seg = loans.merge(ind, on="borrower_id")
         out = out.merge(seg[["loan_id", "industry"]], on="loan_id", suffixes=("", "_b"))
-        return out.groupby(out["industry"] == "manufacturing")["severity"].apply(lambda s: (s == 3).mean())
+        return out.groupby(out["industry"] == "manufacturing")["severity"].apply(
+            lambda s: (s == 3).mean()
+        )
 
     before, after = rates(base), rates(hit)
     assert after[True] > 1.5 * before[True]
     assert after[False] == pytest.approx(before[False], abs=1e-12)
     # Untouched borrowers have byte-identical histories (common random numbers).
-    manuf = set(base.tables["borrowers"].loc[base.tables["borrowers"]["industry"] == "manufacturing", "borrower_id"])
+    manuf = set(
+        base.tables["borrowers"].loc[
+            base.tables["borrowers"]["industry"] == "manufacturing", "borrower_id"
+        ]
+    )
     keep = ~base.tables["loans"]["borrower_id"].isin(manuf)
     pd.testing.assert_frame_equal(
         base.tables["loans"][keep].reset_index(drop=True),
         hit.tables["loans"][~hit.tables["loans"]["borrower_id"].isin(manuf)].reset_index(drop=True),
     )
+
     # Operating signals of the shocked segment shift down during the shock.
     def revenue(p):
         s = p.tables["operating_signals"]
         s = s[(s["signal"] == "vat_revenue") & s["borrower_id"].astype(str).isin(manuf)]
         return np.log1p(s.loc[s["period"].between("2023-12-01", "2024-04-30"), "value"]).mean()
+
     assert revenue(hit) < revenue(base) - 0.3
 
 
 def test_scenario_file_errors_name_the_field(tmp_path):
-    good = Path(__file__).parents[2] / "features" / "scenarios" / "changxing_manufacturing_shock.yaml"
+    good = (
+        Path(__file__).parents[2] / "features" / "scenarios" / "changxing_manufacturing_shock.yaml"
+    )
     assert load_scenario(good).shocks[0].area == "changxing"
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: x\nshocks:\n  - industry: steel\n    start_month: 3\n    duration_months: 2\n    severity: 1\n")
+    bad.write_text(
+        "name: x\nshocks:\n  - industry: steel\n"
+        "    start_month: 3\n    duration_months: 2\n    severity: 1\n"
+    )
     with pytest.raises(ScenarioError, match=r"shocks\.0\.industry: .*unknown industry 'steel'"):
         load_scenario(bad)
     bad.write_text("shocks: [1, 2")
@@ -197,6 +239,7 @@ def test_ground_truth_is_read_only_by_the_simulator():
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")
-        if "simulator" not in path.parts and re.search(r"ground_truth|loan_months|\.truth\b", path.read_text())
+        if "simulator" not in path.parts
+        and re.search(r"ground_truth|loan_months|\.truth\b", path.read_text())
     ]
     assert offenders == []
