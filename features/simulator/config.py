@@ -74,10 +74,10 @@ class HazardParams(_Frozen):
 
     miss_intercept: dict[str, float] = Field(
         default={
-            "private_enterprise": -6.1,
-            "social_organization": -6.5,
-            "individual_entrepreneur": -5.45,
-            "farmer": -5.3,
+            "private_enterprise": -5.15,
+            "social_organization": -5.55,
+            "individual_entrepreneur": -4.5,
+            "farmer": -4.35,
         },
         description="Logit of missing an instalment from current at capacity 0, by type.",
     )
@@ -87,12 +87,12 @@ class HazardParams(_Frozen):
     )
     young_firm_shift: float = Field(0.30, description="Founded less than 3 years before the loan.")
     outside_pilot_shift: float = Field(0.10, description="Borrowers outside the six pilot areas.")
-    miss_slope: float = Field(1.25, description="How strongly capacity lowers the miss hazard.")
+    miss_slope: float = Field(0.85, description="How strongly capacity lowers the miss hazard.")
     roll_intercept: tuple[float, ...] = Field(
         (-1.9, -0.6, 0.3, 1.3, 1.5, 1.7),
         description="Logit of rolling one bucket further from k = 1..6 months past due.",
     )
-    roll_slope: float = 0.8
+    roll_slope: float = 0.6
     cure_share: tuple[float, ...] = Field(
         (0.80, 0.45, 0.30, 0.20, 0.15, 0.10),
         description="Of the mass that does not roll, the share paying all arrears, k = 1..6.",
@@ -155,11 +155,11 @@ class SignalParams(_Frozen):
 
     missing_month_prob: float = 0.04
     late_correction_prob: float = Field(0.02, description="Values revised 2-4 months late.")
-    revenue_deviation_slope: float = 0.45
+    revenue_deviation_slope: float = 0.35
     revenue_level_slope: float = 0.15
-    revenue_noise_sd: float = 0.20
-    electricity_deviation_slope: float = 0.35
-    electricity_noise_sd: float = 0.12
+    revenue_noise_sd: float = 0.30
+    electricity_deviation_slope: float = 0.30
+    electricity_noise_sd: float = 0.20
     headcount_deviation_slope: float = 0.25
     lag_days: dict[str, tuple[int, int]] = Field(
         default={
