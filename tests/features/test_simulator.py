@@ -145,32 +145,37 @@ def test_areas_differ_in_rating_leniency(book):
     assert 0.2 < corr < 0.5
 
 
+def _event_time_profile(book, signal: str, first_distress: pd.Series) -> pd.Series:
+    """Mean within-borrower z-score of log(signal) by months relative to first distress."""
+    sig = book.tables["operating_signals"]
+    frame = sig[sig["signal"] == signal].copy()
+    frame["borrower_id"] = frame["borrower_id"].astype(str)
+    frame["log_value"] = np.log1p(frame["value"])
+    by_borrower = frame.groupby("borrower_id")["log_value"]
+    frame["z"] = (frame["log_value"] - by_borrower.transform("mean")) / (
+        by_borrower.transform("std") + 1e-9
+    )
+    distress = first_distress.rename("first").reset_index().astype({"borrower_id": str})
+    frame = frame.merge(distress, on="borrower_id")
+    frame["rel"] = (frame["period"].dt.to_period("M") - frame["first"]).apply(lambda d: d.n)
+    return frame.groupby("rel")["z"].mean()
+
+
 def test_operating_signals_lead_distress(book):
     rep = book.tables["repayments"].merge(
         book.tables["loans"][["loan_id", "borrower_id"]], on="loan_id"
     )
-    first_miss = (
-        rep[rep["dpd"] >= 30]
-        .groupby("borrower_id", observed=True)["due_date"]
-        .min()
-        .dt.to_period("M")
-    )
-    sig = book.tables["operating_signals"]
-    rev = sig[sig["signal"] == "vat_revenue"].copy()
-    rev["borrower_id"] = rev["borrower_id"].astype(str)
-    rev["log_rev"] = np.log1p(rev["value"])
-    rev["z"] = rev.groupby("borrower_id")["log_rev"].transform(
-        lambda s: (s - s.mean()) / (s.std() + 1e-9)
-    )
-    rev = rev.merge(
-        first_miss.rename("first_miss").reset_index().astype({"borrower_id": str}), on="borrower_id"
-    )
-    rev["rel"] = (rev["period"].dt.to_period("M") - rev["first_miss"]).apply(lambda d: d.n)
-    profile = rev.groupby("rel")["z"].mean()
-    # Revenue is already well below the borrower's own norm in the months before 30+ DPD ...
-    assert profile.loc[-3:-1].mean() < -0.3
-    # ... and falls from a year earlier to just before distress.
-    assert profile.loc[-3:-1].mean() < profile.loc[-15:-10].mean() - 0.3
+    # First month at 30+ DPD; the first missed instalment is the month before it.
+    first = rep[rep["dpd"] >= 30].groupby("borrower_id", observed=True)["due_date"].min()
+    first = first.dt.to_period("M")
+    for signal in ("vat_revenue", "electricity_kwh"):
+        profile = _event_time_profile(book, signal, first)
+        before_first_miss = profile.loc[-4:-2].mean()
+        a_year_before = profile.loc[-12:-8].mean()
+        # Already below the borrower's own norm before the first missed payment ...
+        assert before_first_miss < -0.12, (signal, before_first_miss)
+        # ... and down from a year earlier.
+        assert before_first_miss < a_year_before - 0.15, (signal, a_year_before)
 
 
 def test_shock_raises_defaults_in_shocked_segment_only():
