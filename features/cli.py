@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(
@@ -24,9 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err = Console(stderr=True)
-
-MAX_KEYS_SHOWN = 8
+err = Console(stderr=True, soft_wrap=True)  # one line per error, never wrapped
 
 
 def _default_out() -> Path:
@@ -141,11 +140,9 @@ def validate(
         console.print(f"[green]valid[/green]: {directory} ({counts})")
         return
     for v in result.violations:
-        where = f"{v.table}.{v.column}" if v.column else v.table
-        keys = ", ".join(v.keys[:MAX_KEYS_SHOWN])
-        more = f" and {len(v.keys) - MAX_KEYS_SHOWN:,} more" if len(v.keys) > MAX_KEYS_SHOWN else ""
-        suffix = f" [dim](keys: {keys}{more})[/dim]" if keys else ""
-        err.print(f"[red]✗[/red] {where} [{v.rule}]: {v.message}{suffix}", highlight=False)
+        err.print(
+            f"[red]✗[/red] {escape(v.message)} [dim]({escape(v.rule)})[/dim]", highlight=False
+        )
     err.print(f"[red]invalid[/red]: {len(result.violations)} violation(s) in {directory}")
     raise typer.Exit(1)
 

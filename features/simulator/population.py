@@ -77,7 +77,8 @@ def draw_population(
     industry = _categorical(rng, _INDUSTRY_MIX[btype] / _INDUSTRY_MIX[btype].sum(1, keepdims=True))
     size = _categorical(rng, _SIZE_MIX[btype])
 
-    age_years = rng.gamma(2.0, _AGE_YEARS_MEAN[btype] / 2.0) + 0.5
+    # Ages past 60 years are capped: no registered borrower predates 1949-10-01.
+    age_years = np.minimum(rng.gamma(2.0, _AGE_YEARS_MEAN[btype] / 2.0) + 0.5, 60.0)
     window_start = int(calendar.month_start_day[calendar.col(0)])
     founding_day = (window_start - age_years * 365.25).astype(np.int64)
 

@@ -58,3 +58,35 @@ def test_simulate_rejects_a_bad_start_month(tmp_path):
     )
     assert result.exit_code == 2
     assert "--start" in result.output
+
+
+def test_validate_and_summary_on_a_good_and_a_broken_book(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "book"
+    assert (
+        runner.invoke(app, ["simulate", "-n", "800", "-m", "24", "--out", str(out)]).exit_code == 0
+    )
+    ok = runner.invoke(app, ["validate", str(out)])
+    assert ok.exit_code == 0, ok.output
+    assert "valid" in ok.output
+    summary = runner.invoke(app, ["summary", str(out)])
+    assert summary.exit_code == 0, summary.output
+    assert "default (S3) rate" in summary.output and "farmer" in summary.output
+
+    loans = pd.read_parquet(out / "loans.parquet")
+    loans.loc[[3, 7], "amount"] = -1.0
+    loans.to_parquet(out / "loans.parquet", index=False)
+    (out / "events.parquet").write_bytes(b"not parquet")
+    report = tmp_path / "report.json"
+    bad = runner.invoke(app, ["validate", str(out), "--report", str(report)])
+    assert bad.exit_code == 1
+    assert "Traceback" not in bad.output
+    assert "loans.amount" in bad.output
+    assert loans.loc[3, "loan_id"] in bad.output and loans.loc[7, "loan_id"] in bad.output
+    assert "events" in bad.output and "unreadable" in bad.output
+    listed = json.loads(report.read_text())
+    assert any(v["table"] == "loans" and v["column"] == "amount" for v in listed["violations"])
+    refused = runner.invoke(app, ["summary", str(out)])
+    assert refused.exit_code == 1
+    assert "failed validation" in refused.output
