@@ -107,7 +107,8 @@ def simulate(
             arguments={"borrowers": borrowers, "months": months, "seed": seed, "start": start},
             scenario=shocks,
         )
-    table = Table(title=f"Simulated portfolio in {out}", show_edge=False)
+    console.print(f"[bold]simulated portfolio[/bold]: {out}", soft_wrap=True)
+    table = Table(show_edge=False)
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in manifest["row_counts"].items():
@@ -115,7 +116,8 @@ def simulate(
     console.print(table)
     console.print(
         f"oracle (for measuring models only): {out / TRUTH_DIR}"
-        f"  ({time.perf_counter() - began:.1f} s)"
+        f"  ({time.perf_counter() - began:.1f} s)",
+        soft_wrap=True,
     )
 
 
@@ -137,7 +139,7 @@ def validate(
         report.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
     if result.ok:
         counts = ", ".join(f"{name} {rows:,}" for name, rows in result.row_counts.items())
-        console.print(f"[green]valid[/green]: {directory} ({counts})")
+        console.print(f"[green]valid[/green]: {directory} ({counts})", soft_wrap=True)
         return
     for v in result.violations:
         err.print(
@@ -168,7 +170,7 @@ def summary(
         )
         raise typer.Exit(1) from None
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items())
-    console.print(f"[bold]{directory}[/bold]: {sizes}")
+    console.print(f"[bold]{directory}[/bold]: {sizes}", soft_wrap=True)
     outcomes = performing_outcomes(tables)
     for segment in (None, *SEGMENTS):
         rates = compute_default_rates(outcomes, segment)
@@ -178,8 +180,11 @@ def summary(
         )
         for col in ("segment", "loan-months", "S>=1 rate", "default (S3) rate"):
             table.add_column(col, justify="left" if col == "segment" else "right")
-        for name, row in rates.iterrows():
+        for row in rates.itertuples():
             table.add_row(
-                str(name), f"{row.n_months:,}", f"{row.missed_rate:.2%}", f"{row.default_rate:.2%}"
+                str(row.Index),
+                f"{row.n_months:,}",
+                f"{row.missed_rate:.2%}",
+                f"{row.default_rate:.2%}",
             )
         console.print(table)
