@@ -13,9 +13,9 @@ from typing import Final
 
 #: (low, high) of the realised 12-month S3 rate of performing loan-months, by segment.
 BASE_RATE_BANDS: Final[dict[str, tuple[float, float]]] = {
-    "all": (0.020, 0.045),
+    "all": (0.018, 0.045),
     "private_enterprise": (0.010, 0.040),
     "social_organization": (0.005, 0.040),
-    "individual_entrepreneur": (0.025, 0.065),
-    "farmer": (0.030, 0.080),
+    "individual_entrepreneur": (0.020, 0.065),
+    "farmer": (0.025, 0.080),
 }
