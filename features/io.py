@@ -10,7 +10,7 @@ one line naming the table and the reason, never a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -96,16 +96,6 @@ def _as_naive_ns(series: pd.Series) -> pd.Series:
     if getattr(series.dt, "tz", None) is not None:
         series = series.dt.tz_localize(None)
     return series.astype("datetime64[ns]")
-
-
-def read_portfolio(
-    directory: Path | str, tables: Iterable[str] = RAW_TABLES
-) -> dict[str, pd.DataFrame]:
-    """Read every raw table of a portfolio folder; the first unreadable one raises."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise TableReadError("portfolio", f"{directory} is not a directory")
-    return {table: read_table(directory, table) for table in tables}
 
 
 def write_table(frame: pd.DataFrame, directory: Path | str, name: str) -> Path:

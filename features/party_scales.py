@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from features.vocab import AREAS
-
 
 @dataclass(frozen=True)
 class NativeStandard:
@@ -65,13 +63,3 @@ AREA_STANDARD: Final[dict[str, str]] = {
     "anji": "star5",
     "outside_pilot": "grade3",
 }
-
-assert set(AREA_STANDARD) == set(AREAS)
-
-
-def valid_levels(standard: str) -> tuple[str, ...]:
-    """Levels of ``standard``; raises ``KeyError`` naming the unknown standard."""
-    try:
-        return STANDARDS[standard].levels
-    except KeyError:
-        raise KeyError(f"unknown native standard {standard!r}") from None

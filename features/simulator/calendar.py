@@ -62,10 +62,6 @@ class Calendar:
         """Calendar year of month index ``month``."""
         return int((self.start + month).year)
 
-    def index_of(self, year: int, month_of_year: int) -> int:
-        """Month index of a calendar month."""
-        return int((pd.Period(year=year, month=month_of_year, freq="M") - self.start).n)
-
 
 def days_to_datetime(days: np.ndarray) -> np.ndarray:
     """Int day numbers to ``datetime64[ns]``."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from features.simulator.calendar import Calendar
 from features.simulator.config import PopulationParams
-from features.vocab import AREAS, BORROWER_TYPES, INDUSTRIES, SIZES
+from features.vocab import AREAS, BORROWER_TYPES
 
 # Industry mix by borrower type (rows follow BORROWER_TYPES, columns INDUSTRIES).
 _INDUSTRY_MIX = np.array(
@@ -106,7 +106,3 @@ def draw_population(
         party_quality=np.where(affiliated, quality, np.nan),
         base_credit=base,
     )
-
-
-assert _INDUSTRY_MIX.shape == (len(BORROWER_TYPES), len(INDUSTRIES))
-assert _SIZE_MIX.shape == (len(BORROWER_TYPES), len(SIZES))

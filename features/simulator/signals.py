@@ -18,7 +18,7 @@ from features.simulator.calendar import Calendar, days_to_datetime
 from features.simulator.config import SignalParams
 from features.simulator.latent import LatentPaths, seasonal_profile
 from features.simulator.population import Population
-from features.vocab import INDUSTRIES, SIGNALS
+from features.vocab import SIGNALS
 
 # Coverage of each source by borrower type (rows BORROWER_TYPES, columns SIGNALS).
 _COVERAGE = np.array(
@@ -124,6 +124,3 @@ def draw_signals(
         }
     )
     return table
-
-
-assert _COVERAGE.shape[1] == len(SIGNALS) and _KWH_PER_YUAN.size == len(INDUSTRIES)

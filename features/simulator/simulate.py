@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.schemas import add_months
 from features.simulator.book import Book, simulate_book
 from features.simulator.calendar import Calendar, days_to_datetime
 from features.simulator.config import SimulationConfig
@@ -88,7 +89,7 @@ def _loan_tables(
             "amount": ln["amount"][order],
             "annual_rate": ln["annual_rate"][order],
             "term_months": term,
-            "maturity_date": _add_months(origination, term),
+            "maturity_date": add_months(pd.Series(origination), pd.Series(term)),
             "renewal_of": pd.array(renewal_of, dtype="string"),
         }
     )
@@ -109,15 +110,6 @@ def _loan_tables(
         }
     )
     return loans, repayments, loan_ids, key
-
-
-def _add_months(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
-    """Calendar-month addition (due days are <= 20, so no month-end clipping arises)."""
-    d = dates.astype("datetime64[D]")
-    month_start = d.astype("datetime64[M]")
-    day_offset = (d - month_start.astype("datetime64[D]")).astype(np.int64)
-    target = (month_start + months.astype("timedelta64[M]")).astype("datetime64[D]")
-    return (target + day_offset).astype("datetime64[ns]")
 
 
 def simulate_portfolio(

@@ -29,11 +29,12 @@ from features.simulator.transitions import (
     next_state_probabilities,
     restructure_probability,
     roll_probabilities,
+    severity_of_state,
 )
 
 CHUNK_ROWS = 200_000
 #: Severity shown by an open loan in state k' = 0..3 (k' >= 4 is absorbed into S3).
-_SEV = (0, 1, 2, 2)
+_SEV = tuple(int(s) for s in severity_of_state(np.arange(DEFAULT_STATE)))
 #: Transient cells (state k, worst severity so far w).
 _CELLS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2), (3, 2))
 
