@@ -44,7 +44,7 @@ def _main() -> None:
 @app.command()
 def simulate(
     borrowers: Annotated[
-        int, typer.Option("--borrowers", "-n", min=1, help="Number of borrowers.")
+        int, typer.Option("--borrowers", "-n", min=1, max=9_999_999, help="Number of borrowers.")
     ] = 5_000,
     months: Annotated[
         int, typer.Option("--months", "-m", min=13, max=240, help="Months in the window.")

@@ -60,12 +60,24 @@ def _borrowers_table(pop: Population, borrower_ids: np.ndarray) -> pd.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class _LoanIndex:
+    """Row of each (borrower, loan slot) in the loans table, which is sorted by loan id."""
+
+    loan_ids: np.ndarray
+    keys: np.ndarray
+    n_slots: int
+
+    def rows(self, borrower: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.keys, borrower * self.n_slots + slot)
+
+
 def _loan_tables(
     book: Book, borrower_ids: np.ndarray
-) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
-    """Loans and repayments frames; also loan ids and the key -> row lookup for the truth."""
+) -> tuple[pd.DataFrame, pd.DataFrame, _LoanIndex]:
+    """Loans and repayments frames, and the loan index the ground truth is keyed by."""
     ln = book.loans
-    n_slots = int(ln["slot"].max()) + 1 if ln else 1
+    n_slots = int(ln["slot"].max()) + 1
     key = ln["borrower"] * n_slots + ln["slot"]
     order = np.argsort(key, kind="stable")
     key = key[order]
@@ -76,8 +88,8 @@ def _loan_tables(
     origination = days_to_datetime(ln["origination_day"][order])
     term = ln["term_months"][order]
     renewal_slot = ln["renewal_of_slot"][order]
-    renewal_key = ln["borrower"][order] * n_slots + renewal_slot
-    renewal_row = np.searchsorted(key, renewal_key)
+    index = _LoanIndex(loan_ids=loan_ids, keys=key, n_slots=n_slots)
+    renewal_row = index.rows(ln["borrower"][order], renewal_slot)
     renewal_of = np.where(renewal_slot >= 0, loan_ids[np.minimum(renewal_row, key.size - 1)], None)
     loans = pd.DataFrame(
         {
@@ -95,7 +107,7 @@ def _loan_tables(
     )
 
     st = book.statements
-    row = np.searchsorted(key, st["borrower"] * n_slots + st["slot"])
+    row = index.rows(st["borrower"], st["slot"])
     s_order = np.lexsort((st["instalment_no"], row))
     repayments = pd.DataFrame(
         {
@@ -109,7 +121,7 @@ def _loan_tables(
             "status": _cat(st["status"][s_order], LOAN_STATUSES),
         }
     )
-    return loans, repayments, loan_ids, key
+    return loans, repayments, index
 
 
 def simulate_portfolio(
@@ -179,18 +191,17 @@ def simulate_portfolio(
 
     step("loans and repayments")
     book = simulate_book(pop, latent, calendar, cfg.hazard, cfg.book, rngs["book"])
-    loans, repayments, loan_ids, loan_key = _loan_tables(book, borrower_ids)
+    loans, repayments, loan_index = _loan_tables(book, borrower_ids)
 
     step("ground truth")
     om = book.open_months
-    n_slots = int(book.loans["slot"].max()) + 1
     truth_arrays = compute_truth(om, latent.capacity, latent.credit, calendar, cfg.hazard)
-    loan_row = np.searchsorted(loan_key, om["borrower"] * n_slots + om["slot"])
+    loan_row = loan_index.rows(om["borrower"], om["slot"])
     order = np.lexsort((om["as_of"], loan_row))
     month_end = calendar.month_end_day
     loan_months = pd.DataFrame(
         {
-            "loan_id": _cat(loan_row[order], loan_ids),
+            "loan_id": _cat(loan_row[order], loan_index.loan_ids),
             "as_of": days_to_datetime(month_end[calendar.col(om["as_of"][order])]),
             "months_past_due": om["k"][order].astype(np.int8),
             **{name: values[order] for name, values in truth_arrays.items()},
