@@ -71,10 +71,11 @@ def simulate(
     The ground truth (the oracle's outcome probabilities per loan-month and each borrower's
     latent traits) is for measuring models only; the feature pipeline never reads it.
     """
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from features.simulator import BASELINE, ScenarioError, load_scenario, simulate_portfolio
     from features.simulator.report import TRUTH_DIR, write_simulation
+    from features.simulator.simulate import STAGES
 
     out = out or _default_out()
     try:
@@ -88,25 +89,24 @@ def simulate(
         raise typer.Exit(2) from None
 
     began = time.perf_counter()
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
-    ) as bar:
-        task = bar.add_task("simulating", total=None)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("simulating", total=len(STAGES) + 1)
+
+        def on_stage(stage: str) -> None:
+            bar.update(task, completed=STAGES.index(stage), description=f"simulating: {stage}")
+
         portfolio = simulate_portfolio(
-            borrowers,
-            months,
-            seed,
-            start=start,
-            scenario=shocks,
-            on_stage=lambda stage: bar.update(task, description=f"simulating: {stage}"),
+            borrowers, months, seed, start=start, scenario=shocks, on_stage=on_stage
         )
-        bar.update(task, description="writing Parquet")
+        bar.update(task, completed=len(STAGES), description="writing Parquet")
         manifest = write_simulation(
             portfolio,
             out,
             arguments={"borrowers": borrowers, "months": months, "seed": seed, "start": start},
             scenario=shocks,
         )
+        bar.update(task, completed=len(STAGES) + 1, description="done")
     console.print(f"[bold]simulated portfolio[/bold]: {out}", soft_wrap=True)
     table = Table(show_edge=False)
     table.add_column("table")

@@ -27,6 +27,15 @@ from features.simulator.truth import compute_truth
 from features.vocab import AREAS, BANKS, BORROWER_TYPES, INDUSTRIES, LOAN_STATUSES, PRODUCTS, SIZES
 
 _COMPONENTS = ("population", "latent", "ratings", "book", "signals", "events")
+#: Stages reported to ``on_stage``, in order.
+STAGES = (
+    "borrowers",
+    "party ratings",
+    "loans and repayments",
+    "ground truth",
+    "operating signals",
+    "events",
+)
 
 
 @dataclass(frozen=True)
