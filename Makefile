@@ -30,10 +30,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## Create .venv and install the project with pinned versions
 
-demo: $(STAMP) ## Simulate a book, validate it and print its summary (embedded defaults)
+demo: $(STAMP) ## Simulate a book, validate it, print its summary, publish the rating cross-walk
 	$(BIN)/ews-data simulate --borrowers $(DEMO_BORROWERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(PORTFOLIO)
 	$(BIN)/ews-data validate $(PORTFOLIO)
 	$(BIN)/ews-data summary $(PORTFOLIO)
+	$(BIN)/ews-data crosswalk $(PORTFOLIO) --fit-until 2024-06-30
 
 test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest

@@ -149,6 +149,67 @@ def validate(
     raise typer.Exit(1)
 
 
+def _load_or_exit(directory: Path) -> dict:
+    """Validated tables, or a one-line error and exit 1: nothing runs on data that failed."""
+    from features.validation import PortfolioValidationError, load_validated_portfolio
+
+    try:
+        return load_validated_portfolio(directory)
+    except PortfolioValidationError as exc:
+        err.print(
+            f"[red]error:[/red] {directory} failed validation "
+            f"({len(exc.report.violations)} violations); "
+            f"run `ews-data validate {directory}` for the list"
+        )
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def crosswalk(
+    directory: Annotated[Path, typer.Argument(help="Portfolio folder (validated first).")],
+    fit_until: Annotated[
+        str,
+        typer.Option("--fit-until", help="Last award date of the reference period, YYYY-MM-DD."),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="CSV to write (default: $EWS_HOME/reports/party_crosswalk.csv)."
+        ),
+    ] = None,
+    min_area_ratings: Annotated[
+        int, typer.Option(min=1, help="Ratings an area needs for its own cross-walk.")
+    ] = 30,
+) -> None:
+    """Publish the cross-walk: each area's native level -> unified 0-100 Party-building index."""
+    import pandas as pd
+
+    from features.party_index import fit_party_index
+    from features.settings import get_settings
+
+    try:
+        cutoff = pd.Timestamp(fit_until)
+    except ValueError:
+        err.print(f"[red]error:[/red] --fit-until {fit_until!r} is not a date like 2024-06-30")
+        raise typer.Exit(2) from None
+    ratings = _load_or_exit(directory)["party_ratings"]
+    if not (ratings["award_date"] <= cutoff).any():
+        err.print(
+            f"[red]error:[/red] no rating in {directory} was awarded on or before {fit_until}"
+        )
+        raise typer.Exit(2)
+    table = fit_party_index(ratings, cutoff, min_area_ratings=min_area_ratings).crosswalk_
+    out = out or get_settings().reports_dir / "party_crosswalk.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    table.to_csv(tmp, index=False, float_format="%.2f")
+    tmp.replace(out)
+    areas = table.loc[table["source"] == "area", "issuing_area"].nunique()
+    console.print(
+        f"cross-walk of {areas} areas ({len(table):,} rows) written to {out}", soft_wrap=True
+    )
+
+
 @app.command()
 def summary(
     directory: Annotated[
@@ -157,18 +218,9 @@ def summary(
 ) -> None:
     """Sizes and realised 12-month default rates by segment of a *validated* book."""
     from features.summary import SEGMENTS, compute_default_rates, performing_outcomes
-    from features.validation import PortfolioValidationError, load_validated_portfolio
 
     directory = directory or _default_out()
-    try:
-        tables = load_validated_portfolio(directory)
-    except PortfolioValidationError as exc:
-        err.print(
-            f"[red]error:[/red] {directory} failed validation "
-            f"({len(exc.report.violations)} violations); "
-            f"run `ews-data validate {directory}` for the list"
-        )
-        raise typer.Exit(1) from None
+    tables = _load_or_exit(directory)
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items())
     console.print(f"[bold]{directory}[/bold]: {sizes}", soft_wrap=True)
     outcomes = performing_outcomes(tables)

@@ -34,6 +34,11 @@ class Settings(BaseModel):
         return self.home / "data"
 
     @property
+    def reports_dir(self) -> Path:
+        """Where published tables and reports are written by default."""
+        return self.home / "reports"
+
+    @property
     def default_portfolio(self) -> Path:
         """The portfolio ``make demo`` simulates."""
         return self.data_dir / "portfolio"

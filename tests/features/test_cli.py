@@ -90,3 +90,29 @@ def test_validate_and_summary_on_a_good_and_a_broken_book(tmp_path):
     refused = runner.invoke(app, ["summary", str(out)])
     assert refused.exit_code == 1
     assert "failed validation" in refused.output
+
+
+def test_crosswalk_is_published_as_csv(tmp_path):
+    import pandas as pd
+
+    book = tmp_path / "book"
+    assert (
+        runner.invoke(app, ["simulate", "-n", "1500", "-m", "24", "--out", str(book)]).exit_code
+        == 0
+    )
+    out = tmp_path / "cw.csv"
+    result = runner.invoke(
+        app, ["crosswalk", str(book), "--fit-until", "2024-06-30", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype={"native_level": str})
+    assert {"issuing_area", "native_standard", "native_level", "count", "unified"} <= set(
+        table.columns
+    )
+    assert table["unified"].between(0, 100).all()
+    wuxing = table[(table["issuing_area"] == "wuxing")].sort_values("rank")
+    assert wuxing["unified"].is_monotonic_increasing
+    bad = runner.invoke(
+        app, ["crosswalk", str(book), "--fit-until", "1990-01-01", "--out", str(out)]
+    )
+    assert bad.exit_code == 2 and "no rating" in bad.output

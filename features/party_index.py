@@ -1,0 +1,185 @@
+"""The unified Party-building index: one 0-100 scale across every area's native standard.
+
+The six Huzhou areas rate Party organizations on incomparable scales (stars, letters, scores,
+tiers), each with its own leniency: five stars in a lenient county is not five stars in a strict
+district. The unifier maps each (issuing area, native level) to its **mid-rank percentile among
+the ratings that area issued in the reference period**:
+
+    unified(area, level) = 100 * (share of the area's ratings below level
+                                  + share at or below level) / 2
+
+so a level means "better than this share of organizations rated by the same area". This is the
+only assumption: the organizations each area rates are alike in Party-building quality on the
+whole, so differences in the distribution of native levels are differences in leniency. It needs
+no outcomes (the index is not a credit score) and it is monotone in the native level within an
+area by construction.
+
+* Unseen levels of a known standard get the cumulative share at their place on the scale (the
+  mid-rank of an empty level), so every level of the standard has a value.
+* An area with fewer than ``min_area_ratings`` reference ratings (or none: a new area outside the
+  pilot) is mapped through the pooled distribution of its standard across all areas.
+* A standard never seen, or a missing level (an unrated borrower), gives NaN: "no rating" is
+  information the feature pipeline keeps as its own indicator, never a silent zero.
+
+Fit only on ratings awarded in the training period; ``crosswalk_`` is the published table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from features.party_scales import STANDARDS
+
+INPUT_COLUMNS = ("issuing_area", "native_standard", "native_level")
+POOLED = "(pooled)"
+
+
+def _as_frame(X: Any) -> pd.DataFrame:
+    """Accept a DataFrame with the input columns, or any 3-column array-like in that order."""
+    if isinstance(X, pd.DataFrame) and set(INPUT_COLUMNS) <= set(X.columns):
+        frame = X.loc[:, list(INPUT_COLUMNS)]
+    else:
+        values = np.asarray(X, dtype=object)
+        if values.ndim != 2 or values.shape[1] != len(INPUT_COLUMNS):
+            raise ValueError(
+                f"expected the columns {', '.join(INPUT_COLUMNS)} (or a 3-column array), "
+                f"got shape {values.shape}"
+            )
+        frame = pd.DataFrame(values, columns=list(INPUT_COLUMNS))
+    missing = frame["native_level"].isna()
+    out = frame.astype(object).astype(str)
+    out.loc[missing.to_numpy(), "native_level"] = None
+    return out
+
+
+def _level_rank(standard: pd.Series, level: pd.Series) -> np.ndarray:
+    """Position of each level on its standard's scale; -1 if the standard or level is unknown."""
+    rank = np.full(len(level), -1, dtype=np.int64)
+    for name, scale in STANDARDS.items():
+        rows = (standard == name).to_numpy()
+        if rows.any():
+            lookup = pd.Series(range(len(scale.levels)), index=list(scale.levels))
+            found = level[rows].map(lookup)
+            rank[rows] = found.fillna(-1).astype(np.int64).to_numpy()
+    return rank
+
+
+def _midranks(counts: np.ndarray) -> np.ndarray:
+    """Mid-rank percentile (0-100) of every level given the count at each level."""
+    share = counts / counts.sum()
+    below = np.concatenate([[0.0], np.cumsum(share)[:-1]])
+    return 100.0 * (below + np.cumsum(share)) / 2.0
+
+
+class PartyIndexUnifier(TransformerMixin, BaseEstimator):
+    """Map (issuing area, native standard, native level) to the unified 0-100 index.
+
+    Parameters
+    ----------
+    min_area_ratings : int
+        Reference ratings an area needs for its own cross-walk; below it the standard's pooled
+        distribution is used.
+
+    Attributes
+    ----------
+    crosswalk_ : DataFrame
+        One row per (issuing_area, native_standard, native_level) with ``rank``, ``count`` in
+        the reference period, ``unified`` and ``source`` ("area" or "pooled"); pooled rows
+        carry ``issuing_area == "(pooled)"``.
+    n_features_in_ : int
+        Always 3.
+    """
+
+    def __init__(self, min_area_ratings: int = 30) -> None:
+        self.min_area_ratings = min_area_ratings
+
+    def fit(self, X: Any, y: Any = None) -> PartyIndexUnifier:
+        """Learn each area's level distribution from reference ratings ``X``."""
+        frame = _as_frame(X)
+        self.n_features_in_ = len(INPUT_COLUMNS)
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(INPUT_COLUMNS, dtype=object)
+        rank = _level_rank(frame["native_standard"], frame["native_level"])
+        known = rank >= 0
+        ref = frame[known].assign(rank=rank[known])
+        rows: list[pd.DataFrame] = []
+        groups = [(POOLED, std, g) for std, g in ref.groupby("native_standard")]
+        groups += [
+            (area, std, g) for (area, std), g in ref.groupby(["issuing_area", "native_standard"])
+        ]
+        for area, standard, group in groups:
+            levels = STANDARDS[standard].levels
+            counts = np.bincount(group["rank"], minlength=len(levels)).astype(float)
+            pooled = area == POOLED
+            if not pooled and counts.sum() < self.min_area_ratings:
+                continue
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "issuing_area": area,
+                        "native_standard": standard,
+                        "native_level": list(levels),
+                        "rank": np.arange(len(levels)),
+                        "count": counts.astype(np.int64),
+                        "unified": _midranks(counts),
+                        "source": "pooled" if pooled else "area",
+                    }
+                )
+            )
+        columns = [
+            "issuing_area",
+            "native_standard",
+            "native_level",
+            "rank",
+            "count",
+            "unified",
+            "source",
+        ]
+        self.crosswalk_ = (
+            pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+        )
+        return self
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        """Unified index of each rating (NaN for a missing level or an unknown standard)."""
+        check_is_fitted(self, "crosswalk_")
+        frame = _as_frame(X)
+        cw = self.crosswalk_
+        key = ["native_standard", "native_level"]
+        own = frame.merge(cw[cw["source"] == "area"], on=["issuing_area", *key], how="left")
+        pooled = frame.merge(
+            cw.loc[cw["source"] == "pooled", [*key, "unified"]], on=key, how="left"
+        )
+        value = own["unified"].astype(float).fillna(pooled["unified"].astype(float)).to_numpy()
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame({"party_index": value}, index=index)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The single output column, ``party_index``."""
+        check_is_fitted(self, "crosswalk_")
+        return np.asarray(["party_index"], dtype=object)
+
+    def set_output(self, *, transform: str | None = None) -> PartyIndexUnifier:
+        """Output is always a DataFrame; accepted for scikit-learn pipeline compatibility."""
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = False
+        return tags
+
+
+def fit_party_index(
+    ratings: pd.DataFrame, fit_until: pd.Timestamp | str, **params: Any
+) -> PartyIndexUnifier:
+    """Fit the unifier on ratings awarded on or before ``fit_until`` (the training period)."""
+    reference = ratings[ratings["award_date"] <= pd.Timestamp(fit_until)]
+    return PartyIndexUnifier(**params).fit(reference)
