@@ -19,7 +19,10 @@ def _statements(
             "loan_id": loan,
             "instalment_no": range(1, n + 1),
             "due_date": pd.date_range(start, periods=n, freq="MS") + pd.Timedelta(days=9),
+            "amount_due": 100.0,
+            "amount_paid": [0.0 if d else 100.0 for d in dpds],
             "dpd": dpds,
+            "outstanding_balance": 1000.0,
             "status": status,
         }
     )

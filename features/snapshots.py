@@ -1,0 +1,244 @@
+"""Point-in-time snapshots: one row per (loan, as_of month) from what was known by then.
+
+``build_snapshots`` is the single code path behind training, whole-portfolio scoring and the
+online endpoint: it takes validated raw tables (a whole book, or one borrower's rows) and a list
+of as-of months and returns, for every loan open at the end of each month, the feature
+families of ``features.families`` and (optionally) the outcome label. A loan is *open* at as_of
+if it was originated on or before that month and no statement on or before it ended it.
+
+Missing data never becomes a silent zero: a loan with no statement yet has
+``statements_so_far == 0``; a borrower with no operating data has NaN trends and its staleness
+and missing counts say so; an unrated borrower has ``party_unrated``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.families.events import events_features
+from features.families.operating import SignalCube, operating_features
+from features.families.party import party_features
+from features.families.repayment import repayment_features
+from features.labels import DEFAULT_HORIZON, label_rows
+from features.months import month_end, month_index
+from features.party_index import PartyIndexUnifier
+from features.statements import StatementIndex
+from features.vocab import PILOT_AREAS, TERMINAL_STATUSES
+
+KEY = ["loan_id", "as_of"]
+LABEL_COLUMNS = ["severity", "labeled"]
+STATIC_CATEGORIES = ["borrower_type", "industry", "area", "size", "bank", "product"]
+
+
+class SnapshotError(ValueError):
+    """The request cannot be served (e.g. an as-of month outside the data); says why."""
+
+
+@dataclass(frozen=True)
+class _Book:
+    """Validated tables with integer codes for borrowers and loans."""
+
+    loans: pd.DataFrame
+    borrowers: pd.DataFrame
+    statements: StatementIndex
+    loan_end_month: np.ndarray
+
+
+def parse_months(spec: str | Iterable[str | pd.Period]) -> list[int]:
+    """As-of months from ``"2024-01:2024-12"``, ``"2024-06"`` or an iterable of months."""
+    if isinstance(spec, str):
+        first, _, last = spec.partition(":")
+        try:
+            periods = pd.period_range(first, last or first, freq="M")
+        except ValueError:
+            raise SnapshotError(
+                f"as-of {spec!r} is not a month range like 2024-01:2024-12"
+            ) from None
+        if len(periods) == 0:
+            raise SnapshotError(f"as-of range {spec!r} is empty (the end precedes the start)")
+    else:
+        periods = pd.PeriodIndex([pd.Period(m, freq="M") for m in spec])
+    return [p.year * 12 + p.month - 1 for p in periods]
+
+
+def _index_book(tables: dict[str, pd.DataFrame]) -> _Book:
+    borrowers = tables["borrowers"].reset_index(drop=True)
+    loans = tables["loans"].reset_index(drop=True).copy()
+    b_lookup = pd.Index(borrowers["borrower_id"].astype(str))
+    loans["borrower_code"] = b_lookup.get_indexer(loans["borrower_id"].astype(str))
+    loan_lookup = pd.Index(loans["loan_id"].astype(str))
+    previous = loans["renewal_of"].astype("string").fillna("")
+    loans["previous_loan_code"] = loan_lookup.get_indexer(previous.astype(str))
+    loans["origination_month"] = month_index(loans["origination_date"])
+    repayments = tables["repayments"]
+    codes = loan_lookup.get_indexer(repayments["loan_id"].astype(str)).astype(np.int64)
+    statements = StatementIndex.build(repayments, codes)
+    ended = np.isin(statements.status, TERMINAL_STATUSES)
+    end_month = np.full(len(loans), np.iinfo(np.int64).max)
+    np.minimum.at(end_month, statements.loan[ended], statements.month[ended])
+    return _Book(loans=loans, borrowers=borrowers, statements=statements, loan_end_month=end_month)
+
+
+def _grid(book: _Book, months: list[int]) -> pd.DataFrame:
+    origination = book.loans["origination_month"].to_numpy()
+    parts = []
+    for m in months:
+        open_now = np.flatnonzero((origination <= m) & (book.loan_end_month > m))
+        parts.append(pd.DataFrame({"loan_code": open_now, "as_of_month": m}))
+    grid = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["loan_code", "as_of_month"])
+    )
+    grid["borrower_code"] = book.loans["borrower_code"].to_numpy()[grid["loan_code"].to_numpy()]
+    return grid
+
+
+def _static_features(grid: pd.DataFrame, book: _Book) -> pd.DataFrame:
+    loans = book.loans.iloc[grid["loan_code"].to_numpy()]
+    borrowers = book.borrowers.iloc[grid["borrower_code"].to_numpy()]
+    as_of = month_end(grid["as_of_month"].to_numpy())
+    age_days = (
+        (as_of - borrowers["founding_date"].to_numpy()).astype("timedelta64[D]").astype(float)
+    )
+    out = {
+        "borrower_type": borrowers["borrower_type"].to_numpy(),
+        "industry": borrowers["industry"].to_numpy(),
+        "area": borrowers["area"].to_numpy(),
+        "in_pilot_area": borrowers["area"].astype(str).isin(PILOT_AREAS).to_numpy(),
+        "size": borrowers["size"].to_numpy(),
+        "has_party_org": borrowers["has_party_org"].to_numpy(),
+        "party_members": borrowers["party_members"].to_numpy(),
+        "borrower_age_years": age_days / 365.25,
+        "bank": loans["bank"].to_numpy(),
+        "product": loans["product"].to_numpy(),
+        "amount": loans["amount"].to_numpy(),
+        "annual_rate": loans["annual_rate"].to_numpy(),
+        "term_months": loans["term_months"].to_numpy(),
+        "is_renewal": (loans["previous_loan_code"] >= 0).to_numpy(),
+    }
+    frame = pd.DataFrame(out, index=grid.index)
+    for column in STATIC_CATEGORIES:
+        frame[column] = frame[column].astype("category")
+    return frame
+
+
+def build_snapshots(
+    tables: dict[str, pd.DataFrame],
+    as_of_months: str | Iterable[str | pd.Period],
+    party_index: PartyIndexUnifier,
+    *,
+    horizon: int = DEFAULT_HORIZON,
+    with_labels: bool = True,
+    data_end: str | pd.Period | None = None,
+) -> pd.DataFrame:
+    """Snapshot table keyed by (loan_id, as_of) for every loan open at each as-of month.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        Validated raw tables (``features.validation.load_validated_portfolio``), a whole book
+        or one borrower's rows.
+    as_of_months : str or iterable
+        ``"2024-01:2024-12"``, ``"2024-06"`` or a list of months.
+    party_index : PartyIndexUnifier
+        Fitted on ratings of the training period only (``fit_party_index``).
+    horizon : int
+        Outcome window H in months.
+    with_labels : bool
+        Add ``severity`` (S0-S3, NaN when unlabeled) and ``labeled`` (the window has matured).
+    data_end : month, optional
+        Last month of data for label maturity; the last statement month by default.
+
+    Months in which no loan is open simply give no rows; ``check_as_of_covered`` is the
+    guard for requests that must lie inside a book's data.
+    """
+    months = parse_months(as_of_months)
+    book = _index_book(tables)
+    grid = _grid(book, months)
+    n_borrowers = len(book.borrowers)
+    b_lookup = pd.Index(book.borrowers["borrower_id"].astype(str))
+    signals = tables["operating_signals"]
+    cube = SignalCube.build(
+        signals, b_lookup.get_indexer(signals["borrower_id"].astype(str)), n_borrowers
+    )
+    events = tables["events"]
+    ratings = tables["party_ratings"]
+    families = [
+        _static_features(grid, book),
+        repayment_features(grid, book.statements, book.loans),
+        operating_features(grid, cube),
+        events_features(
+            grid, events, b_lookup.get_indexer(events["borrower_id"].astype(str)), n_borrowers
+        ),
+        party_features(
+            grid, ratings, b_lookup.get_indexer(ratings["borrower_id"].astype(str)), party_index
+        ),
+    ]
+    loan_ids = book.loans["loan_id"].astype(str).to_numpy()
+    borrower_ids = book.borrowers["borrower_id"].astype(str).to_numpy()
+    key = pd.DataFrame(
+        {
+            "loan_id": loan_ids[grid["loan_code"].to_numpy()],
+            "as_of": month_end(grid["as_of_month"].to_numpy()),
+            "borrower_id": borrower_ids[grid["borrower_code"].to_numpy()],
+        },
+        index=grid.index,
+    )
+    frames = [key, *families]
+    if with_labels:
+        end = int(book.statements.month.max()) if data_end is None else parse_months([data_end])[0]
+        severity, matured = label_rows(
+            book.statements,
+            grid["loan_code"].to_numpy(),
+            grid["as_of_month"].to_numpy(),
+            horizon,
+            end,
+        )
+        frames.append(
+            pd.DataFrame(
+                {"severity": np.where(matured, severity, np.nan), "labeled": matured},
+                index=grid.index,
+            )
+        )
+    return pd.concat(frames, axis=1).sort_values(KEY, ignore_index=True)
+
+
+def check_as_of_covered(tables: dict[str, pd.DataFrame], months: list[int]) -> None:
+    """Raise ``SnapshotError`` if an as-of month precedes the first origination of the book
+    or follows its last statement month (a snapshot there would describe data that is not
+    there, and every later metric would be a guess)."""
+    loans, repayments = tables["loans"], tables["repayments"]
+    if loans.empty or repayments.empty:
+        raise SnapshotError("the book has no loans or no repayment statements")
+    first = int(month_index(loans["origination_date"]).min())
+    last = int(month_index(repayments["due_date"]).max())
+    outside = [m for m in months if m < first or m > last]
+    if outside:
+        shown = ", ".join(_month_label(m) for m in outside[:3])
+        more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+        raise SnapshotError(
+            f"as-of month(s) {shown}{more} outside the data "
+            f"({_month_label(first)} to {_month_label(last)})"
+        )
+
+
+def _month_label(month: int) -> str:
+    return f"{month // 12}-{month % 12 + 1:02d}"
+
+
+def borrower_tables(tables: dict[str, pd.DataFrame], borrower_id: str) -> dict[str, pd.DataFrame]:
+    """One borrower's rows of every table (the online path feeds these to ``build_snapshots``)."""
+    own = {
+        name: frame[frame["borrower_id"].astype(str) == borrower_id]
+        for name, frame in tables.items()
+        if "borrower_id" in frame.columns
+    }
+    loan_ids = set(own["loans"]["loan_id"].astype(str))
+    repayments = tables["repayments"]
+    own["repayments"] = repayments[repayments["loan_id"].astype(str).isin(loan_ids)]
+    return own

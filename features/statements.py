@@ -1,0 +1,104 @@
+"""The repayments table as sorted arrays: one index serves features and labels.
+
+Statements are sorted once by (loan, month) and keyed ``loan code * 2**22 + month``, so "the
+last statement of this loan due by as_of" is one binary search and a window of months is a few
+gathers from there, for one loan or for millions of snapshot rows alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.months import month_index
+
+_DEFAULTED_STATUSES = ("charged_off", "restructured")
+
+
+def severity_from_dpd(dpd: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """Month-end severity of statement rows (0..3; charge-off and restructuring are S3)."""
+    sev = np.select([dpd >= 90, dpd >= 30, dpd >= 1], [3, 2, 1], 0).astype(np.int8)
+    return np.where(np.isin(status, _DEFAULTED_STATUSES), np.int8(3), sev)
+
+
+_SHIFT = 1 << 22  # key = loan code * _SHIFT + month
+
+
+@dataclass(frozen=True)
+class StatementIndex:
+    """The repayments table as sorted arrays keyed by (loan code, month)."""
+
+    loan: np.ndarray
+    month: np.ndarray
+    dpd: np.ndarray
+    due: np.ndarray
+    paid: np.ndarray
+    balance: np.ndarray
+    severity: np.ndarray
+    status: np.ndarray
+    key: np.ndarray
+    missed_cum: np.ndarray
+    partial_cum: np.ndarray
+    cure_cum: np.ndarray
+
+    @classmethod
+    def build(cls, repayments: pd.DataFrame, loan_codes: np.ndarray) -> StatementIndex:
+        """Index ``repayments`` whose rows belong to loans with the given integer codes."""
+        month = month_index(repayments["due_date"])
+        order = np.lexsort((month, loan_codes))
+        loan = loan_codes[order].astype(np.int64)
+        month = month[order]
+        dpd = repayments["dpd"].to_numpy()[order]
+        due = repayments["amount_due"].to_numpy()[order]
+        paid = repayments["amount_paid"].to_numpy()[order]
+        status = repayments["status"].astype(str).to_numpy()[order]
+        owed = due > 0
+        missed = owed & (paid < 0.01 * due)
+        partial = owed & ~missed & (paid < 0.99 * due)
+        prev_late = np.zeros(loan.size, dtype=bool)
+        prev_late[1:] = (dpd[:-1] > 0) & (loan[1:] == loan[:-1])
+        cure = prev_late & (dpd == 0)
+        return cls(
+            loan=loan,
+            month=month,
+            dpd=dpd,
+            due=due,
+            paid=paid,
+            balance=repayments["outstanding_balance"].to_numpy()[order],
+            severity=severity_from_dpd(dpd, status),
+            status=status,
+            key=loan * _SHIFT + month,
+            missed_cum=np.concatenate([[0], np.cumsum(missed)]),
+            partial_cum=np.concatenate([[0], np.cumsum(partial)]),
+            cure_cum=np.concatenate([[0], np.cumsum(cure)]),
+        )
+
+    def upto(self, loan: np.ndarray, month: np.ndarray) -> np.ndarray:
+        """Position after the last statement of ``loan`` due in or before ``month``."""
+        return np.searchsorted(self.key, loan * _SHIFT + month, side="right")
+
+    def at(
+        self, pos: np.ndarray, loan: np.ndarray, first_month: np.ndarray, last_month: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which ``pos`` hold a statement of ``loan`` due in months [first, last].
+
+        Returns the mask and the positions clipped into range (safe to index with).
+        """
+        inside = (pos >= 0) & (pos < self.loan.size)
+        safe = np.clip(pos, 0, max(self.loan.size - 1, 0))
+        if self.loan.size == 0:
+            return np.zeros(pos.shape, dtype=bool), safe
+        ok = inside & (self.loan[safe] == loan)
+        ok &= (self.month[safe] >= first_month) & (self.month[safe] <= last_month)
+        return ok, safe
+
+    def worst_ahead(self, loan: np.ndarray, month: np.ndarray, horizon: int) -> np.ndarray:
+        """Worst severity of ``loan``'s statements due in months (month, month + horizon]."""
+        start = self.upto(loan, month)
+        worst = np.zeros(loan.size, dtype=np.int8)
+        for step in range(horizon):
+            ok, pos = self.at(start + step, loan, month + 1, month + horizon)
+            worst = np.maximum(worst, np.where(ok, self.severity[pos], 0).astype(np.int8))
+        return worst
