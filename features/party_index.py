@@ -39,10 +39,13 @@ INPUT_COLUMNS = ("issuing_area", "native_standard", "native_level")
 POOLED = "(pooled)"
 
 
-def _as_frame(X: Any) -> pd.DataFrame:
-    """Accept a DataFrame with the input columns, or any 3-column array-like in that order."""
+def _as_columns(X: Any) -> dict[str, np.ndarray]:
+    """Accept a DataFrame with the input columns, or any 3-column array-like in that order.
+
+    Area and standard become strings; a missing level stays None (an unrated borrower).
+    """
     if isinstance(X, pd.DataFrame) and set(INPUT_COLUMNS) <= set(X.columns):
-        frame = X.loc[:, list(INPUT_COLUMNS)]
+        columns = [X[c].to_numpy(dtype=object) for c in INPUT_COLUMNS]
     else:
         values = np.asarray(X, dtype=object)
         if values.ndim != 2 or values.shape[1] != len(INPUT_COLUMNS):
@@ -50,11 +53,14 @@ def _as_frame(X: Any) -> pd.DataFrame:
                 f"expected the columns {', '.join(INPUT_COLUMNS)} (or a 3-column array), "
                 f"got shape {values.shape}"
             )
-        frame = pd.DataFrame(values, columns=list(INPUT_COLUMNS))
-    missing = frame["native_level"].isna()
-    out = frame.astype(object).astype(str)
-    out.loc[missing.to_numpy(), "native_level"] = None
-    return out
+        columns = [values[:, i] for i in range(len(INPUT_COLUMNS))]
+    level = columns[2]
+    missing = pd.isna(level)
+    return {
+        "issuing_area": columns[0].astype(str),
+        "native_standard": columns[1].astype(str),
+        "native_level": np.where(missing, None, level.astype(str)),
+    }
 
 
 def _level_rank(standard: pd.Series, level: pd.Series) -> np.ndarray:
@@ -76,7 +82,7 @@ def _midranks(counts: np.ndarray) -> np.ndarray:
     return 100.0 * (below + np.cumsum(share)) / 2.0
 
 
-class PartyIndexUnifier(TransformerMixin, BaseEstimator):
+class PartyIndexUnifier(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):  # type: ignore[call-arg]
     """Map (issuing area, native standard, native level) to the unified 0-100 index.
 
     Parameters
@@ -100,7 +106,7 @@ class PartyIndexUnifier(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> PartyIndexUnifier:
         """Learn each area's level distribution from reference ratings ``X``."""
-        frame = _as_frame(X)
+        frame = pd.DataFrame(_as_columns(X))
         self.n_features_in_ = len(INPUT_COLUMNS)
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(INPUT_COLUMNS, dtype=object)
@@ -143,19 +149,35 @@ class PartyIndexUnifier(TransformerMixin, BaseEstimator):
         self.crosswalk_ = (
             pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
         )
+        cw = self.crosswalk_
+        own = cw[cw["source"] == "area"]
+        pooled = cw[cw["source"] == "pooled"]
+        # Plain dictionaries: a lookup per rating costs microseconds, which the online path needs.
+        area_keys = zip(
+            own["issuing_area"], own["native_standard"], own["native_level"], strict=True
+        )
+        self.area_values_ = dict(zip(area_keys, own["unified"], strict=True))
+        pooled_keys = zip(pooled["native_standard"], pooled["native_level"], strict=True)
+        self.pooled_values_ = dict(zip(pooled_keys, pooled["unified"], strict=True))
         return self
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Unified index of each rating (NaN for a missing level or an unknown standard)."""
         check_is_fitted(self, "crosswalk_")
-        frame = _as_frame(X)
-        cw = self.crosswalk_
-        key = ["native_standard", "native_level"]
-        own = frame.merge(cw[cw["source"] == "area"], on=["issuing_area", *key], how="left")
-        pooled = frame.merge(
-            cw.loc[cw["source"] == "pooled", [*key, "unified"]], on=key, how="left"
+        frame = _as_columns(X)
+        own, pooled = self.area_values_, self.pooled_values_
+        value = np.array(
+            [
+                own.get((a, s, level), pooled.get((s, level), np.nan))
+                for a, s, level in zip(
+                    frame["issuing_area"],
+                    frame["native_standard"],
+                    frame["native_level"],
+                    strict=True,
+                )
+            ],
+            dtype=float,
         )
-        value = own["unified"].astype(float).fillna(pooled["unified"].astype(float)).to_numpy()
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame({"party_index": value}, index=index)
 

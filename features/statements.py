@@ -53,7 +53,7 @@ class StatementIndex:
         dpd = repayments["dpd"].to_numpy()[order]
         due = repayments["amount_due"].to_numpy()[order]
         paid = repayments["amount_paid"].to_numpy()[order]
-        status = repayments["status"].astype(str).to_numpy()[order]
+        status = repayments["status"].to_numpy(dtype=object)[order]
         owed = due > 0
         missed = owed & (paid < 0.01 * due)
         partial = owed & ~missed & (paid < 0.99 * due)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.families import Columns
 from features.months import day_number, month_end, month_index
 from features.vocab import EVENT_TYPES
 
 
 def events_features(
     grid: pd.DataFrame, events: pd.DataFrame, borrower_codes: np.ndarray, n_borrowers: int
-) -> pd.DataFrame:
+) -> Columns:
     """Per event type: count known in the last 12 months and months since the last known one."""
     kind = pd.Categorical(events["event_type"].astype(str), categories=list(EVENT_TYPES)).codes
     known_day = day_number(events["available_at"])
@@ -39,4 +40,4 @@ def events_features(
         since[rows] = np.where(seen, as_of_month - latest[b], np.nan)
     columns = {f"{k}_12m": counts[:, i] for i, k in enumerate(EVENT_TYPES)}
     columns |= {f"months_since_{k}": since[:, i] for i, k in enumerate(EVENT_TYPES)}
-    return pd.DataFrame(columns, index=grid.index)
+    return columns

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.families import Columns
 from features.months import day_number, month_end, month_index
 from features.vocab import SIGNALS
 
@@ -69,7 +70,7 @@ def _mean(block: np.ndarray) -> np.ndarray:
         return np.where(counts > 0, sums / counts, np.nan)
 
 
-def operating_features(grid: pd.DataFrame, cube: SignalCube) -> pd.DataFrame:
+def operating_features(grid: pd.DataFrame, cube: SignalCube) -> Columns:
     """Operating family for every snapshot row (``grid`` has ``borrower_code``, ``as_of_month``)."""
     names: list[str] = []
     for signal in SIGNALS:
@@ -111,4 +112,4 @@ def operating_features(grid: pd.DataFrame, cube: SignalCube) -> pd.DataFrame:
             out[rows, col] = stale[:, s]
             out[rows, col + 1] = missing[:, s]
             col += 2
-    return pd.DataFrame(out, columns=names, index=grid.index)
+    return {name: out[:, i] for i, name in enumerate(names)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.families import Columns
 from features.months import day_number, month_end, month_index
 from features.party_index import PartyIndexUnifier
 
@@ -23,7 +24,7 @@ def party_features(
     ratings: pd.DataFrame,
     borrower_codes: np.ndarray,
     unifier: PartyIndexUnifier,
-) -> pd.DataFrame:
+) -> Columns:
     """Party family for every snapshot row (``grid`` has ``borrower_code``, ``as_of_month``)."""
     if ratings.empty:  # nobody rated at all: every row is unrated
         ratings = pd.DataFrame(
@@ -49,22 +50,21 @@ def party_features(
     prev = np.where(rated & (last >= 1), last - 1, b.size)
     prev = np.where(b_ext[prev] == rows_b, prev, b.size)
 
-    def pick(column: str) -> pd.Categorical:
-        values = ratings[column].astype(str).to_numpy(dtype=object)[order]
-        return pd.Categorical(np.concatenate([values, np.array([None], dtype=object)])[last])
+    def pick(column: str) -> np.ndarray:
+        # Plain labels (None when unrated): the category set of a label depends on which
+        # ratings a request carries, so the model's preprocessing fixes the categories.
+        values = ratings[column].to_numpy(dtype=object)[order]
+        return np.concatenate([values, np.array([None], dtype=object)])[last]
 
     index_now = unified[last]
     change = index_now - unified[prev]
-    return pd.DataFrame(
-        {
-            "party_index": index_now,
-            "party_unrated": ~rated,
-            "party_native_level": pick("native_level"),
-            "party_issuing_area": pick("issuing_area"),
-            "party_list_level": pick("list_level"),
-            "party_rating_age_months": np.where(rated, as_of_month - award_month[last], np.nan),
-            "party_index_change": change,
-            "party_recent_downgrade": change < -DOWNGRADE_POINTS,
-        },
-        index=grid.index,
-    )
+    return {
+        "party_index": index_now,
+        "party_unrated": ~rated,
+        "party_native_level": pick("native_level"),
+        "party_issuing_area": pick("issuing_area"),
+        "party_list_level": pick("list_level"),
+        "party_rating_age_months": np.where(rated, as_of_month - award_month[last], np.nan),
+        "party_index_change": change,
+        "party_recent_downgrade": change < -DOWNGRADE_POINTS,
+    }

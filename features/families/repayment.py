@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.families import Columns
 from features.statements import StatementIndex
 
 WINDOWS = (3, 6, 12)
@@ -18,7 +19,7 @@ WINDOWS = (3, 6, 12)
 
 def repayment_features(
     grid: pd.DataFrame, statements: StatementIndex, loans: pd.DataFrame
-) -> pd.DataFrame:
+) -> Columns:
     """Repayment family for every snapshot row.
 
     ``grid`` carries ``loan_code`` (row of ``loans``) and ``as_of_month``; ``loans`` has
@@ -77,7 +78,7 @@ def repayment_features(
     out["months_on_book"] = on_book
     out["remaining_term_months"] = loans["term_months"].to_numpy()[loan] - on_book
     out["renewed_from_delinquent_loan"] = _renewed_from_delinquent(loans, statements)[loan]
-    return pd.DataFrame(out, index=grid.index)
+    return out
 
 
 def _renewed_from_delinquent(loans: pd.DataFrame, statements: StatementIndex) -> np.ndarray:
