@@ -30,11 +30,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## Create .venv and install the project with pinned versions
 
-demo: $(STAMP) ## Simulate a book, validate it, print its summary, publish the rating cross-walk
+demo: $(STAMP) ## Simulate a book, validate and summarise it, publish the rating cross-walk, build snapshots
 	$(BIN)/ews-data simulate --borrowers $(DEMO_BORROWERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(PORTFOLIO)
 	$(BIN)/ews-data validate $(PORTFOLIO)
 	$(BIN)/ews-data summary $(PORTFOLIO)
 	$(BIN)/ews-data crosswalk $(PORTFOLIO) --fit-until 2024-06-30
+	$(BIN)/ews-data features --data $(PORTFOLIO) --as-of 2024-01:2025-12 --out $(EWS_HOME)/data/snapshots.parquet
 
 test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest
@@ -48,8 +49,10 @@ typecheck: $(STAMP) ## mypy over the packages
 
 check: lint typecheck test ## Lint, type-check and test
 
-bench: $(STAMP) ## Simulator benchmark: 100,000 borrowers x 36 months (time and peak memory)
+bench: $(STAMP) ## Benchmarks: simulator and snapshots on 100,000 borrowers x 36 months
 	$(BIN)/python benchmarks/bench_simulator.py --borrowers 100000 --months 36
+	test -d $(EWS_HOME)/data/book100k || $(BIN)/ews-data simulate -n 100000 -m 36 --out $(EWS_HOME)/data/book100k
+	$(BIN)/python benchmarks/bench_snapshots.py --book $(EWS_HOME)/data/book100k
 
 lock: ## Re-resolve the pinned versions into constraints.txt (needs the network to PyPI)
 	rm -rf /tmp/ews-lock && $(PYTHON) -m venv /tmp/ews-lock

@@ -104,10 +104,14 @@ def write_table(frame: pd.DataFrame, directory: Path | str, name: str) -> Path:
     The file is written to a temporary name and renamed, so a reader never sees half a table.
     No timestamps are embedded, so the same frame always gives the same bytes.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.parquet"
-    tmp = directory / f".{name}.parquet.tmp"
+    return write_parquet(frame, Path(directory) / f"{name}.parquet")
+
+
+def write_parquet(frame: pd.DataFrame, path: Path | str) -> Path:
+    """Write ``frame`` to ``path`` atomically (temporary file, then rename), no timestamps."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000)
     tmp.replace(path)

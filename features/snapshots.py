@@ -49,8 +49,9 @@ class _Book:
     loan_end_month: np.ndarray
 
 
-def parse_months(spec: str | Iterable[str | pd.Period]) -> list[int]:
-    """As-of months from ``"2024-01:2024-12"``, ``"2024-06"`` or an iterable of months."""
+def parse_months(spec: str | Iterable[str | pd.Period | int]) -> list[int]:
+    """As-of months from ``"2024-01:2024-12"``, ``"2024-06"`` or an iterable of months
+    (``"2024-06"``, periods, or integer months as ``features.months`` counts them)."""
     if isinstance(spec, str):
         first, _, last = spec.partition(":")
         try:
@@ -62,14 +63,24 @@ def parse_months(spec: str | Iterable[str | pd.Period]) -> list[int]:
         if len(periods) == 0:
             raise SnapshotError(f"as-of range {spec!r} is empty (the end precedes the start)")
     else:
-        periods = pd.PeriodIndex([pd.Period(m, freq="M") for m in spec])
+        items = list(spec)
+        if all(isinstance(m, int | np.integer) for m in items):
+            return [int(m) for m in items]
+        try:
+            periods = pd.PeriodIndex([pd.Period(m, freq="M") for m in items])
+        except ValueError:
+            raise SnapshotError(f"as-of months {items!r} are not months like 2024-06") from None
     return [p.year * 12 + p.month - 1 for p in periods]
 
 
 def positions(lookup: pd.Index, keys: pd.Series) -> np.ndarray:
-    """Row of each key in ``lookup`` (-1 if absent); categorical keys are looked up once per
-    category, not once per row (17 million signal rows share 100,000 borrower ids)."""
-    if isinstance(keys.dtype, pd.CategoricalDtype):
+    """Row of each key in ``lookup`` (-1 if absent).
+
+    Categorical keys with fewer categories than rows are looked up once per category (17
+    million signal rows share 100,000 borrower ids); one borrower's few rows are looked up row
+    by row even when they still carry the whole book's categories.
+    """
+    if isinstance(keys.dtype, pd.CategoricalDtype) and len(keys.cat.categories) < len(keys):
         per_category = lookup.get_indexer(keys.cat.categories.astype(str))
         codes = keys.cat.codes.to_numpy()
         return np.where(codes >= 0, per_category[codes], -1).astype(np.int64)
@@ -78,16 +89,31 @@ def positions(lookup: pd.Index, keys: pd.Series) -> np.ndarray:
 
 def _index_book(tables: dict[str, pd.DataFrame]) -> _Book:
     borrowers = tables["borrowers"].reset_index(drop=True)
+    raw = tables["loans"]
+    loan_ids = raw["loan_id"].to_numpy(dtype=object).astype(str)
     # Loans in loan_id order, so the grid (sorted by loan code, then month) needs no re-sort.
-    loans = tables["loans"]
-    order = np.argsort(loans["loan_id"].to_numpy(dtype=object).astype(str), kind="stable")
-    loans = loans.take(order).reset_index(drop=True)
+    order = np.argsort(loan_ids, kind="stable")
+    loan_ids = loan_ids[order]
     b_lookup = pd.Index(borrowers["borrower_id"].to_numpy(dtype=object).astype(str))
-    loans["borrower_code"] = positions(b_lookup, loans["borrower_id"])
-    loan_lookup = pd.Index(loans["loan_id"].to_numpy(dtype=object).astype(str))
-    previous = loans["renewal_of"].astype("string").fillna("")
-    loans["previous_loan_code"] = loan_lookup.get_indexer(previous.astype(str))
-    loans["origination_month"] = month_index(loans["origination_date"])
+    loan_lookup = pd.Index(loan_ids)
+    renewal_of = raw["renewal_of"].to_numpy(dtype=object)[order]
+    renews = pd.notna(renewal_of)
+    previous = np.full(order.size, -1, dtype=np.int64)
+    if renews.any():
+        previous[renews] = loan_lookup.get_indexer(renewal_of[renews].astype(str))
+    loans = pd.DataFrame(  # one constructor: this runs on every online request
+        {
+            "loan_id": loan_ids,
+            "borrower_code": positions(b_lookup, raw["borrower_id"])[order],
+            "bank": raw["bank"].array.take(order),
+            "product": raw["product"].array.take(order),
+            "amount": raw["amount"].to_numpy()[order],
+            "annual_rate": raw["annual_rate"].to_numpy()[order],
+            "term_months": raw["term_months"].to_numpy()[order],
+            "origination_month": month_index(raw["origination_date"].to_numpy()[order]),
+            "previous_loan_code": previous,
+        }
+    )
     repayments = tables["repayments"]
     codes = positions(loan_lookup, repayments["loan_id"])
     statements = StatementIndex.build(repayments, codes)
@@ -147,7 +173,7 @@ def _static_features(grid: pd.DataFrame, book: _Book) -> Columns:
 
 def build_snapshots(
     tables: dict[str, pd.DataFrame],
-    as_of_months: str | Iterable[str | pd.Period],
+    as_of_months: str | Iterable[str | pd.Period | int],
     party_index: PartyIndexUnifier,
     *,
     horizon: int = DEFAULT_HORIZON,
@@ -235,12 +261,13 @@ def _month_label(month: int) -> str:
 
 def borrower_tables(tables: dict[str, pd.DataFrame], borrower_id: str) -> dict[str, pd.DataFrame]:
     """One borrower's rows of every table (the online path feeds these to ``build_snapshots``)."""
+    # Comparing a categorical column with a scalar compares codes: no per-row strings.
     own = {
-        name: frame[frame["borrower_id"].astype(str) == borrower_id]
+        name: frame[(frame["borrower_id"] == borrower_id).to_numpy()]
         for name, frame in tables.items()
         if "borrower_id" in frame.columns
     }
-    loan_ids = set(own["loans"]["loan_id"].astype(str))
+    loan_ids = own["loans"]["loan_id"].to_numpy(dtype=object)
     repayments = tables["repayments"]
-    own["repayments"] = repayments[repayments["loan_id"].astype(str).isin(loan_ids)]
+    own["repayments"] = repayments[repayments["loan_id"].isin(loan_ids).to_numpy()]
     return own

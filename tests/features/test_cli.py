@@ -116,3 +116,22 @@ def test_crosswalk_is_published_as_csv(tmp_path):
         app, ["crosswalk", str(book), "--fit-until", "1990-01-01", "--out", str(out)]
     )
     assert bad.exit_code == 2 and "no rating" in bad.output
+
+
+def test_features_command_builds_labeled_snapshots(tmp_path):
+    import pandas as pd
+
+    book = tmp_path / "book"
+    assert (
+        runner.invoke(app, ["simulate", "-n", "800", "-m", "24", "--out", str(book)]).exit_code == 0
+    )
+    out = tmp_path / "snap.parquet"
+    args = ["features", "--data", str(book), "--as-of", "2023-06:2024-12", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    snap = pd.read_parquet(out)
+    assert snap["as_of"].dt.to_period("M").nunique() == 19
+    assert not snap.duplicated(["loan_id", "as_of"]).any()
+    assert snap["labeled"].any() and not snap["labeled"].all()
+    outside = runner.invoke(app, [*args[:4], "2024-06:2025-02", "--out", str(out)])
+    assert outside.exit_code == 2 and "outside the data (2023-01 to 2024-12)" in outside.output
