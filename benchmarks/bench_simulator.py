@@ -10,14 +10,13 @@ repetition and the medians; record them in docs/simulator.md with date and machi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from fresh_process import run_child
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -49,22 +48,7 @@ def main() -> None:
     runs = []
     for i in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    _CHILD,
-                    str(args.borrowers),
-                    str(args.months),
-                    str(args.seed),
-                    str(Path(tmp) / "book"),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-                env=os.environ.copy(),
-            )
-        run = json.loads(done.stdout.strip().splitlines()[-1])
+            run = run_child(_CHILD, args.borrowers, args.months, args.seed, Path(tmp) / "book")
         runs.append(run)
         print(
             f"run {i + 1}: total {run['total_s']:.1f} s (simulate {run['simulate_s']:.1f}, "

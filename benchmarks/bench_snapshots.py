@@ -11,13 +11,13 @@ through the same ``build_snapshots`` path, median over many borrowers.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 from pathlib import Path
+
+from fresh_process import run_child
 
 _CHILD = r"""
 import json, resource, statistics, sys, time
@@ -66,21 +66,7 @@ def main() -> None:
         )
     runs = []
     for i in range(args.repeat):
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                _CHILD,
-                args.book,
-                args.as_of,
-                str(args.online if i == 0 else 0),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=os.environ.copy(),
-        )
-        run = json.loads(done.stdout.strip().splitlines()[-1])
+        run = run_child(_CHILD, args.book, args.as_of, args.online if i == 0 else 0)
         runs.append(run)
         print(
             f"run {i + 1}: snapshots {run['snapshots_s']:.1f} s for {run['rows']:,} rows x "

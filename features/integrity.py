@@ -21,6 +21,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from features.keys import parent_positions
 from features.validation import Violation, rows_violation
 
 Frames = Mapping[str, pd.DataFrame]
@@ -198,25 +199,6 @@ def balance_within_amount(loans: pd.DataFrame, repayments: pd.DataFrame) -> list
     return _listed(
         rows_violation("repayments", "outstanding_balance", rule, what, repayments, above)
     )
-
-
-def parent_positions(keys: pd.Series, parent_keys: pd.Series) -> np.ndarray:
-    """Row position in the parent table of each entry of ``keys``; -1 if none (or null).
-
-    A key repeated in the parent resolves to its first row (the repetition is reported by
-    the parent's uniqueness rule).
-    """
-    parent = parent_keys.astype(object)
-    usable = (parent.notna() & ~parent.duplicated()).to_numpy()
-    index = pd.Index(parent.to_numpy()[usable])
-    rows = np.flatnonzero(usable)
-    if isinstance(keys.dtype, pd.CategoricalDtype):
-        per_category = index.get_indexer(keys.cat.categories.astype(object))
-        codes = keys.cat.codes.to_numpy()
-        found = np.r_[per_category, -1][codes]
-    else:
-        found = index.get_indexer(keys.astype(object))
-    return np.where(found >= 0, np.r_[rows, -1][found], -1)
 
 
 def _take(values: np.ndarray, positions: np.ndarray, fill: object = None) -> np.ndarray:

@@ -24,6 +24,7 @@ from features.families.events import events_features
 from features.families.operating import SignalCube, operating_features
 from features.families.party import party_features
 from features.families.repayment import repayment_features
+from features.keys import KeyIndex
 from features.labels import DEFAULT_HORIZON, label_rows
 from features.months import month_end, month_index
 from features.party_index import PartyIndexUnifier
@@ -45,6 +46,7 @@ class _Book:
 
     loans: pd.DataFrame
     borrowers: pd.DataFrame
+    borrower_keys: KeyIndex
     statements: StatementIndex
     loan_end_month: np.ndarray
 
@@ -73,20 +75,6 @@ def parse_months(spec: str | Iterable[str | pd.Period | int]) -> list[int]:
     return [p.year * 12 + p.month - 1 for p in periods]
 
 
-def positions(lookup: pd.Index, keys: pd.Series) -> np.ndarray:
-    """Row of each key in ``lookup`` (-1 if absent).
-
-    Categorical keys with fewer categories than rows are looked up once per category (17
-    million signal rows share 100,000 borrower ids); one borrower's few rows are looked up row
-    by row even when they still carry the whole book's categories.
-    """
-    if isinstance(keys.dtype, pd.CategoricalDtype) and len(keys.cat.categories) < len(keys):
-        per_category = lookup.get_indexer(keys.cat.categories.astype(str))
-        codes = keys.cat.codes.to_numpy()
-        return np.where(codes >= 0, per_category[codes], -1).astype(np.int64)
-    return lookup.get_indexer(keys.to_numpy(dtype=object).astype(str)).astype(np.int64)
-
-
 def _index_book(tables: dict[str, pd.DataFrame]) -> _Book:
     borrowers = tables["borrowers"].reset_index(drop=True)
     raw = tables["loans"]
@@ -94,17 +82,17 @@ def _index_book(tables: dict[str, pd.DataFrame]) -> _Book:
     # Loans in loan_id order, so the grid (sorted by loan code, then month) needs no re-sort.
     order = np.argsort(loan_ids, kind="stable")
     loan_ids = loan_ids[order]
-    b_lookup = pd.Index(borrowers["borrower_id"].to_numpy(dtype=object).astype(str))
-    loan_lookup = pd.Index(loan_ids)
+    borrower_keys = KeyIndex(borrowers["borrower_id"])
+    loan_keys = KeyIndex(pd.Series(loan_ids))
     renewal_of = raw["renewal_of"].to_numpy(dtype=object)[order]
     renews = pd.notna(renewal_of)
     previous = np.full(order.size, -1, dtype=np.int64)
     if renews.any():
-        previous[renews] = loan_lookup.get_indexer(renewal_of[renews].astype(str))
+        previous[renews] = loan_keys.positions(pd.Series(renewal_of[renews]))
     loans = pd.DataFrame(  # one constructor: this runs on every online request
         {
             "loan_id": loan_ids,
-            "borrower_code": positions(b_lookup, raw["borrower_id"])[order],
+            "borrower_code": borrower_keys.positions(raw["borrower_id"])[order],
             "bank": raw["bank"].array.take(order),
             "product": raw["product"].array.take(order),
             "amount": raw["amount"].to_numpy()[order],
@@ -115,12 +103,18 @@ def _index_book(tables: dict[str, pd.DataFrame]) -> _Book:
         }
     )
     repayments = tables["repayments"]
-    codes = positions(loan_lookup, repayments["loan_id"])
+    codes = loan_keys.positions(repayments["loan_id"])
     statements = StatementIndex.build(repayments, codes)
     ended = np.isin(statements.status, TERMINAL_STATUSES)
     end_month = np.full(len(loans), np.iinfo(np.int64).max)
     np.minimum.at(end_month, statements.loan[ended], statements.month[ended])
-    return _Book(loans=loans, borrowers=borrowers, statements=statements, loan_end_month=end_month)
+    return _Book(
+        loans=loans,
+        borrowers=borrowers,
+        borrower_keys=borrower_keys,
+        statements=statements,
+        loan_end_month=end_month,
+    )
 
 
 def _grid(book: _Book, months: list[int]) -> pd.DataFrame:
@@ -205,17 +199,22 @@ def build_snapshots(
     book = _index_book(tables)
     grid = _grid(book, months)
     n_borrowers = len(book.borrowers)
-    b_lookup = pd.Index(book.borrowers["borrower_id"].to_numpy(dtype=object).astype(str))
     signals = tables["operating_signals"]
-    cube = SignalCube.build(signals, positions(b_lookup, signals["borrower_id"]), n_borrowers)
+    cube = SignalCube.build(
+        signals, book.borrower_keys.positions(signals["borrower_id"]), n_borrowers
+    )
     events = tables["events"]
     ratings = tables["party_ratings"]
     families = [
         _static_features(grid, book),
         repayment_features(grid, book.statements, book.loans),
         operating_features(grid, cube),
-        events_features(grid, events, positions(b_lookup, events["borrower_id"]), n_borrowers),
-        party_features(grid, ratings, positions(b_lookup, ratings["borrower_id"]), party_index),
+        events_features(
+            grid, events, book.borrower_keys.positions(events["borrower_id"]), n_borrowers
+        ),
+        party_features(
+            grid, ratings, book.borrower_keys.positions(ratings["borrower_id"]), party_index
+        ),
     ]
     loan_rows = grid["loan_code"].to_numpy()
     as_of_month = grid["as_of_month"].to_numpy()
