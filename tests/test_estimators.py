@@ -8,6 +8,7 @@ import pytest
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from features.party_index import PartyIndexUnifier
+from models.graded import GradedWarningClassifier
 
 # The unifier reads exactly three label columns (issuing area, native standard, native level).
 # These checks feed numeric, complex or sparse arrays of other widths, which it rejects with a
@@ -42,7 +43,7 @@ EXPECTED_FAILED = {
 #: only skip them, and a skipped test that never runs proves nothing.
 NOT_APPLICABLE = {"check_array_api_input"}
 
-ESTIMATORS = [PartyIndexUnifier()]
+ESTIMATORS = [PartyIndexUnifier(), GradedWarningClassifier(n_estimators=20, min_child_samples=2)]
 
 
 def _check_name(check) -> str:

@@ -1,0 +1,49 @@
+"""The model's input contract: which snapshot columns a model reads, with which categories.
+
+Snapshots carry keys (``loan_id``, ``borrower_id``, ``as_of``) and labels that a model must never
+read (a loan id must not change a score), and label-like text columns. ``to_model_input`` keeps
+the feature columns and gives every categorical one the full vocabulary of the contract as its
+categories, so a batch of a whole book and one borrower's request encode "farmer" or "AA" with
+the same code (LightGBM reads pandas categoricals by code).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pandas as pd
+
+from features import vocab
+from features.party_scales import STANDARDS
+
+NOT_FEATURES: Final = ("loan_id", "borrower_id", "as_of", "severity", "labeled")
+
+CATEGORY_LEVELS: Final[dict[str, tuple[str, ...]]] = {
+    "borrower_type": vocab.BORROWER_TYPES,
+    "industry": vocab.INDUSTRIES,
+    "area": vocab.AREAS,
+    "size": vocab.SIZES,
+    "bank": vocab.BANKS,
+    "product": vocab.PRODUCTS,
+    "party_issuing_area": vocab.AREAS,
+    "party_list_level": vocab.LIST_LEVELS,
+    "party_native_level": tuple(
+        sorted({level for standard in STANDARDS.values() for level in standard.levels})
+    ),
+}
+
+
+def to_model_input(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Feature columns of ``snapshots`` with fixed categories (unknown labels become NaN)."""
+    features = snapshots.drop(columns=[c for c in NOT_FEATURES if c in snapshots.columns])
+    out = {}
+    for column in features.columns:
+        values = features[column]
+        if column in CATEGORY_LEVELS:
+            dtype = pd.CategoricalDtype(list(CATEGORY_LEVELS[column]))
+            out[column] = pd.Categorical(values.astype(object), dtype=dtype)
+        elif values.dtype == bool:
+            out[column] = values.astype("int8")
+        else:
+            out[column] = pd.to_numeric(values)
+    return pd.DataFrame(out, index=snapshots.index)

@@ -1,0 +1,95 @@
+"""The graded warning classifier on simulated snapshots: monotone, deterministic, sensible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from features.party_index import fit_party_index
+from features.simulator import simulate_portfolio
+from features.snapshots import build_snapshots
+from models.graded import GradedWarningClassifier
+from models.inputs import to_model_input
+
+
+@pytest.fixture(scope="module")
+def data():
+    tables = simulate_portfolio(4000, 30, 5).tables
+    unifier = fit_party_index(tables["party_ratings"], "2023-12-31", min_area_ratings=10)
+    snap = build_snapshots(tables, "2023-06:2024-06", unifier)
+    snap = snap[snap["labeled"]].reset_index(drop=True)
+    train = snap["as_of"] <= "2023-12-31"
+    return snap, to_model_input(snap), snap["severity"].astype(int).to_numpy(), train.to_numpy()
+
+
+def _model(**kw):
+    return GradedWarningClassifier(n_estimators=80, min_child_samples=20, **kw)
+
+
+def test_probabilities_are_monotone_across_severities(data):
+    _, X, y, train = data
+    model = _model().fit(X[train], y[train])
+    cumulative = model.predict_cumulative(X[~train])
+    assert cumulative.shape[1] == len(np.unique(y[train])) - 1
+    assert (np.diff(cumulative, axis=1) <= 1e-12).all()
+    np.testing.assert_allclose(model.predict_proba(X[~train]).sum(axis=1), 1.0)
+
+
+def test_default_probability_discriminates_out_of_time(data):
+    _, X, y, train = data
+    pd_12m = _model().fit(X[train], y[train]).predict_cumulative(X[~train])[:, -1]
+    assert roc_auc_score(y[~train] >= 3, pd_12m) > 0.8
+
+
+def test_same_data_and_seed_give_the_same_model(data):
+    _, X, y, train = data
+    a = _model(random_state=3).fit(X[train], y[train]).predict_cumulative(X[~train])
+    b = _model(random_state=3).fit(X[train], y[train]).predict_cumulative(X[~train])
+    np.testing.assert_array_equal(a, b)
+
+
+def test_more_days_past_due_never_lowers_risk_with_a_monotone_constraint(data):
+    _, X, y, train = data
+    monotone = {"dpd_now": 1, "worst_dpd_3m": 1, "worst_dpd_6m": 1, "worst_dpd_12m": 1}
+    model = _model(monotone=monotone).fit(X[train], y[train])
+    rows = X[~train].head(300)
+    base = model.predict_cumulative(rows)
+    for extra in (15, 45, 120):
+        later = rows.copy()
+        for column in monotone:
+            later[column] = later[column] + extra
+        assert (model.predict_cumulative(later) >= base - 1e-12).all()
+
+
+def test_binary_target_is_the_one_threshold_case(data):
+    _, X, y, train = data
+    model = _model().fit(X[train], (y[train] >= 3).astype(int))
+    assert model.predict_cumulative(X[~train]).shape[1] == 1
+    assert list(model.classes_) == [0, 1]
+
+
+def test_loan_id_is_not_an_input_and_never_changes_a_score(data):
+    snap, X, y, train = data
+    model = _model().fit(X[train], y[train])
+    renamed = snap[~train].assign(loan_id="L" + snap.loc[~train, "loan_id"].str[::-1])
+    np.testing.assert_array_equal(
+        model.predict_cumulative(to_model_input(renamed)), model.predict_cumulative(X[~train])
+    )
+
+
+def test_one_borrower_encodes_categories_like_the_batch(data):
+    snap, X, _, _ = data
+    one = to_model_input(snap.head(1))
+    for column in ("borrower_type", "area", "party_native_level"):
+        assert list(one[column].cat.categories) == list(X[column].cat.categories)
+
+
+def test_bad_targets_and_constraints_are_named(data):
+    _, X, y, train = data
+    with pytest.raises(ValueError, match="only one class"):
+        _model().fit(X[train], np.zeros(train.sum(), dtype=int))
+    with pytest.raises(ValueError, match="unknown feature.*no_such_column"):
+        _model(monotone={"no_such_column": 1}).fit(X[train], y[train])
+    with pytest.raises(ValueError, match="different columns"):
+        _model().fit(X[train], y[train]).predict_cumulative(X[~train].iloc[:, ::-1])
