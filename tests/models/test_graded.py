@@ -93,3 +93,24 @@ def test_bad_targets_and_constraints_are_named(data):
         _model(monotone={"no_such_column": 1}).fit(X[train], y[train])
     with pytest.raises(ValueError, match="different columns"):
         _model().fit(X[train], y[train]).predict_cumulative(X[~train].iloc[:, ::-1])
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_out_of_time_calibration_keeps_order_and_matches_frequencies(data, method):
+    from models.calibration import CalibratedGradedClassifier
+    from training.metrics import compute_ece
+
+    snap, X, y, train = data
+    later = ~train
+    half = (snap.loc[later, "as_of"] <= "2024-03-31").to_numpy()
+    model = _model().fit(X[train], y[train])
+    calibrated = CalibratedGradedClassifier(model, method=method).fit(
+        X[later][half], y[later][half]
+    )
+    test_x, test_y = X[later][~half], y[later][~half]
+    cumulative = calibrated.predict_cumulative(test_x)
+    assert (np.diff(cumulative, axis=1) <= 1e-12).all()
+    np.testing.assert_allclose(calibrated.predict_proba(test_x).sum(axis=1), 1.0)
+    assert compute_ece(test_y >= 3, cumulative[:, -1]) < 0.02
+    with pytest.raises(ValueError, match="unseen in training"):
+        CalibratedGradedClassifier(model).fit(X[later][half], y[later][half] + 7)

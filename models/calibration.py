@@ -1,0 +1,96 @@
+"""Calibrating the graded classifier on an out-of-time slice, threshold by threshold.
+
+The 12-month PD feeds provisions, so it must be a frequency, not only a ranking. Trees trained
+on earlier months drift in level on later ones; the calibrator maps each threshold's raw
+probability P(S>=k) onto observed frequencies in a later slice that training never saw, with
+isotonic regression (flexible, needs more defaults) or a sigmoid on the raw logit (Platt
+scaling, two parameters). The training script chooses between them by measurement. After
+calibration the cumulative probabilities are made monotone across thresholds again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from models.graded import GradedWarningClassifier
+
+METHODS = ("isotonic", "sigmoid")
+_EPS = 1e-6
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+class CalibratedGradedClassifier(ClassifierMixin, BaseEstimator):
+    """A fitted ``GradedWarningClassifier`` with per-threshold calibration.
+
+    Parameters
+    ----------
+    estimator : GradedWarningClassifier
+        Already fitted on the training months; ``fit`` here only learns the calibration.
+    method : {"isotonic", "sigmoid"}
+    """
+
+    def __init__(self, estimator: GradedWarningClassifier, method: str = "isotonic") -> None:
+        self.estimator = estimator
+        self.method = method
+
+    def fit(self, X: Any, y: Any) -> CalibratedGradedClassifier:
+        """Learn the calibration from a later slice ``X, y`` the estimator never saw."""
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        check_is_fitted(self.estimator, "estimators_")
+        y = column_or_1d(y)
+        self.classes_ = self.estimator.classes_
+        unknown = sorted(set(np.unique(y)) - set(self.classes_))
+        if unknown:
+            raise ValueError(f"calibration target has level(s) unseen in training: {unknown}")
+        codes = np.searchsorted(self.classes_, y)
+        raw = self.estimator.predict_cumulative(X)
+        self.calibrators_ = []
+        for k in range(raw.shape[1]):
+            hit = (codes >= k + 1).astype(int)
+            if hit.min() == hit.max():
+                level = self.classes_[k + 1]
+                raise ValueError(
+                    f"the calibration slice has no variation at threshold >= {level!r}"
+                )
+            if self.method == "isotonic":
+                model: Any = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+                model.fit(raw[:, k], hit)
+            else:
+                model = LogisticRegression(C=1e6).fit(_logit(raw[:, k])[:, None], hit)
+            self.calibrators_.append(model)
+        return self
+
+    def predict_cumulative(self, X: Any) -> np.ndarray:
+        """Calibrated P(y >= class k), non-increasing across thresholds."""
+        check_is_fitted(self, "calibrators_")
+        raw = self.estimator.predict_cumulative(X)
+        columns = []
+        for k, model in enumerate(self.calibrators_):
+            if self.method == "isotonic":
+                columns.append(model.predict(raw[:, k]))
+            else:
+                columns.append(model.predict_proba(_logit(raw[:, k])[:, None])[:, 1])
+        return np.minimum.accumulate(np.column_stack(columns), axis=1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability of each class (columns follow ``classes_``)."""
+        cumulative = self.predict_cumulative(X)
+        n = cumulative.shape[0]
+        bounds = np.hstack([np.ones((n, 1)), cumulative, np.zeros((n, 1))])
+        return bounds[:, :-1] - bounds[:, 1:]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
