@@ -114,3 +114,28 @@ def test_out_of_time_calibration_keeps_order_and_matches_frequencies(data, metho
     assert compute_ece(test_y >= 3, cumulative[:, -1]) < 0.02
     with pytest.raises(ValueError, match="unseen in training"):
         CalibratedGradedClassifier(model).fit(X[later][half], y[later][half] + 7)
+
+
+def test_reasons_are_the_largest_risk_raising_contributions_in_both_languages(data):
+    from models.reasons import describe, explain
+
+    _, X, y, train = data
+    model = _model().fit(X[train], y[train])
+    test = X[~train]
+    pd_12m = model.estimators_[-1].predict_proba(test)[:, 1]
+    risky = test.iloc[np.argsort(-pd_12m)[:50]]
+    reasons = explain(model, risky, top=3)
+    assert all(1 <= len(r) <= 3 for r in reasons)
+    for row in reasons:
+        contributions = [r.contribution for r in row]
+        assert contributions == sorted(contributions, reverse=True) and min(contributions) > 0
+        assert all(r.text_en and r.text_zh for r in row)
+    raw = model.estimators_[-1].booster_.predict(risky, pred_contrib=True)
+    logit = np.log(pd_12m[np.argsort(-pd_12m)[:50]] / (1 - pd_12m[np.argsort(-pd_12m)[:50]]))
+    np.testing.assert_allclose(raw.sum(axis=1), logit, atol=1e-6)  # exact decomposition
+    assert describe("vat_revenue_trend_yoy", np.log(0.62)) == (
+        "VAT-invoice revenue 38% below the same months last year",
+        "开票收入较去年同期下降38%",
+    )
+    assert describe("worst_dpd_6m", 31.0)[0] == "31 days past due at worst in the last 6 months"
+    assert describe("no_template", 2)[0] == "no_template = 2"
