@@ -1,0 +1,49 @@
+"""The out-of-time split keeps time order and never tests on a borrower it learnt from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.split import SplitPlan, assign_roles, held_out_borrowers
+
+
+def _snapshots(n_borrowers: int = 400) -> pd.DataFrame:
+    months = pd.period_range("2023-01", "2024-12", freq="M").to_timestamp(how="end").normalize()
+    rows = [(f"B{b:07d}", m) for b in range(n_borrowers) for m in months]
+    frame = pd.DataFrame(rows, columns=["borrower_id", "as_of"])
+    frame["labeled"] = frame["as_of"] <= "2024-06-30"  # windows after that have not matured
+    return frame
+
+
+PLAN = SplitPlan(train_until="2023-09", calibrate_until="2023-12", test_until="2024-06")
+
+
+def test_roles_follow_time_and_borrowers_never_cross():
+    snap = _snapshots()
+    role = assign_roles(snap, PLAN)
+    month = snap["as_of"].dt.to_period("M")
+    assert month[role == "train"].max() <= pd.Period("2023-09", "M")
+    assert month[role == "calibrate"].min() > pd.Period("2023-09", "M")
+    assert month[role == "test"].min() > pd.Period("2023-12", "M")
+    learnt = set(snap.loc[role.isin(["train", "calibrate"]), "borrower_id"])
+    tested = set(snap.loc[role == "test", "borrower_id"])
+    assert tested and learnt and not (learnt & tested)
+    assert (role[~snap["labeled"]] == "unused").all()
+
+
+def test_held_out_share_is_stable_and_about_right():
+    ids = pd.Series([f"B{i:07d}" for i in range(20_000)])
+    held = held_out_borrowers(ids, 0.3, "s")
+    assert abs(held.mean() - 0.3) < 0.02
+    shuffled = ids.sample(frac=1.0, random_state=1)
+    np.testing.assert_array_equal(held_out_borrowers(shuffled, 0.3, "s"), held[shuffled.index])
+    assert not np.array_equal(held_out_borrowers(ids, 0.3, "other salt"), held)
+
+
+def test_plans_with_months_out_of_order_are_refused():
+    with pytest.raises(ValueError, match="must increase"):
+        SplitPlan(train_until="2024-01", calibrate_until="2023-12")
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        SplitPlan(train_until="2023-01", calibrate_until="2023-06", test_borrower_share=1.0)
