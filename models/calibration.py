@@ -18,7 +18,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from models.graded import GradedWarningClassifier
+from models.graded import GradedWarningClassifier, class_probabilities
 
 METHODS = ("isotonic", "sigmoid")
 _EPS = 1e-6
@@ -85,10 +85,7 @@ class CalibratedGradedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class (columns follow ``classes_``)."""
-        cumulative = self.predict_cumulative(X)
-        n = cumulative.shape[0]
-        bounds = np.hstack([np.ones((n, 1)), cumulative, np.zeros((n, 1))])
-        return bounds[:, :-1] - bounds[:, 1:]
+        return class_probabilities(self.predict_cumulative(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""

@@ -28,6 +28,13 @@ from sklearn.utils.validation import (
 )
 
 
+def class_probabilities(cumulative: np.ndarray) -> np.ndarray:
+    """Per-class probabilities from non-increasing cumulative ones P(y >= class k), k >= 1."""
+    n = cumulative.shape[0]
+    bounds = np.hstack([np.ones((n, 1)), cumulative, np.zeros((n, 1))])
+    return bounds[:, :-1] - bounds[:, 1:]
+
+
 class GradedWarningClassifier(ClassifierMixin, BaseEstimator):
     """One LightGBM per severity threshold, monotone across thresholds.
 
@@ -137,11 +144,7 @@ class GradedWarningClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class (columns follow ``classes_``)."""
-        cumulative = self.predict_cumulative(X)
-        ones = np.ones((cumulative.shape[0], 1))
-        zeros = np.zeros((cumulative.shape[0], 1))
-        bounds = np.hstack([ones, cumulative, zeros])
-        return bounds[:, :-1] - bounds[:, 1:]
+        return class_probabilities(self.predict_cumulative(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
