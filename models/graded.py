@@ -79,9 +79,25 @@ class GradedWarningClassifier(ClassifierMixin, BaseEstimator):
             if reset:
                 self.feature_names_in_ = np.asarray(X.columns, dtype=object)
                 self.n_features_in_ = X.shape[1]
-            elif list(X.columns) != list(self.feature_names_in_):
+                # Categories seen in fit: inputs that arrive as plain strings (JSON requests)
+                # are re-encoded with the same codes LightGBM learnt.
+                self.categories_ = {
+                    c: list(X[c].cat.categories)
+                    for c in X.columns
+                    if isinstance(X[c].dtype, pd.CategoricalDtype)
+                }
+                return X
+            if list(X.columns) != list(self.feature_names_in_):
                 raise ValueError("X has different columns from those seen in fit")
-            return X
+            recoded = {
+                c: pd.Categorical(X[c].astype(object), categories=levels)
+                for c, levels in self.categories_.items()
+                if not (
+                    isinstance(X[c].dtype, pd.CategoricalDtype)
+                    and list(X[c].cat.categories) == levels
+                )
+            }
+            return X.assign(**recoded) if recoded else X
         return validate_data(self, X, reset=reset, ensure_all_finite="allow-nan")
 
     def _booster(self, columns: list[str] | None) -> LGBMClassifier:

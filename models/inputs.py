@@ -42,8 +42,6 @@ def to_model_input(snapshots: pd.DataFrame) -> pd.DataFrame:
         if column in CATEGORY_LEVELS:
             dtype = pd.CategoricalDtype(list(CATEGORY_LEVELS[column]))
             out[column] = pd.Categorical(values.astype(object), dtype=dtype)
-        elif values.dtype == bool:
-            out[column] = values.astype("int8")
-        else:
-            out[column] = pd.to_numeric(values)
+        else:  # numbers and flags as float64: a JSON request may leave any of them missing
+            out[column] = pd.to_numeric(values).astype("float64")
     return pd.DataFrame(out, index=snapshots.index)

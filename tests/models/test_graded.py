@@ -139,3 +139,13 @@ def test_reasons_are_the_largest_risk_raising_contributions_in_both_languages(da
     )
     assert describe("worst_dpd_6m", 31.0)[0] == "31 days past due at worst in the last 6 months"
     assert describe("no_template", 2)[0] == "no_template = 2"
+
+
+def test_string_inputs_are_encoded_with_the_categories_seen_in_fit(data):
+    _, X, y, train = data
+    model = _model().fit(X[train], y[train])
+    rows = X[~train].head(200)
+    as_strings = rows.astype({c: object for c in model.categories_})
+    np.testing.assert_array_equal(
+        model.predict_cumulative(as_strings), model.predict_cumulative(rows)
+    )

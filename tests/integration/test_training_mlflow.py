@@ -1,0 +1,65 @@
+"""Retrain on a small simulated book, log to a real SQLite MLflow store, load it back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from features.simulator import simulate_portfolio
+from training.pipeline import TrainingConfig, train_warning_model
+from training.tracking import (
+    CHALLENGER,
+    MODEL_NAME,
+    TrackingError,
+    data_fingerprint,
+    default_tracking_uri,
+    log_training,
+)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    tables = simulate_portfolio(3000, 36, 4).tables
+    config = TrainingConfig.for_book(tables, n_estimators=60)
+    return tables, train_warning_model(tables, config)
+
+
+def test_training_result_is_complete_and_sensible(trained):
+    _, result = trained
+    assert set(result.row_counts) == {"train", "calibrate", "test"}
+    assert result.calibration_method in ("isotonic", "sigmoid")
+    assert result.metrics["s3"].auc > 0.7
+    assert list(result.grade_table.index) == ["green", "blue", "yellow", "orange", "red"]
+    rates = result.grade_table["observed_default_rate"].dropna()
+    assert rates.iloc[-1] > rates.iloc[0]  # red defaults more than green
+
+
+def test_run_is_logged_registered_and_loads_back(trained, tmp_path):
+    import mlflow
+    import mlflow.sklearn
+
+    tables, result = trained
+    uri = default_tracking_uri(tmp_path)
+    registered = log_training(result, uri, tmp_path / "artifacts", data_fingerprint(tables))
+    assert registered.version == "1"
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient()
+    assert str(client.get_model_version_by_alias(MODEL_NAME, CHALLENGER).version) == "1"
+    run = client.get_run(registered.run_id)
+    assert run.data.params["data_fingerprint"] == data_fingerprint(tables)
+    assert float(run.data.metrics["s3_auc"]) == pytest.approx(result.metrics["s3"].auc)
+    artifacts = {a.path for a in client.list_artifacts(registered.run_id, "evidence")}
+    assert "evidence/grade_policy.json" in artifacts and "evidence/party_crosswalk.csv" in artifacts
+    loaded = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHALLENGER}")
+    sample = result.reference.head(50)
+    np.testing.assert_array_equal(
+        loaded.predict_cumulative(sample), result.model.predict_cumulative(sample)
+    )
+
+
+def test_an_unusable_tracking_store_is_one_clear_error(trained, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    tables, result = trained
+    with pytest.raises(TrackingError, match="not usable"):
+        log_training(result, "http://127.0.0.1:9", tmp_path / "a", data_fingerprint(tables))
