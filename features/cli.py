@@ -149,7 +149,7 @@ def validate(
     raise typer.Exit(1)
 
 
-def _load_or_exit(directory: Path) -> dict:
+def load_or_exit(directory: Path) -> dict:
     """Validated tables, or a one-line error and exit 1: nothing runs on data that failed."""
     from features.validation import PortfolioValidationError, load_validated_portfolio
 
@@ -192,7 +192,7 @@ def crosswalk(
     except ValueError:
         err.print(f"[red]error:[/red] --fit-until {fit_until!r} is not a date like 2024-06-30")
         raise typer.Exit(2) from None
-    ratings = _load_or_exit(directory)["party_ratings"]
+    ratings = load_or_exit(directory)["party_ratings"]
     if not (ratings["award_date"] <= cutoff).any():
         err.print(
             f"[red]error:[/red] no rating in {directory} was awarded on or before {fit_until}"
@@ -250,7 +250,7 @@ def features(
     except (SnapshotError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    tables = _load_or_exit(data)
+    tables = load_or_exit(data)
     try:
         check_as_of_covered(tables, months)
     except SnapshotError as exc:
@@ -281,7 +281,7 @@ def summary(
     from features.summary import SEGMENTS, compute_default_rates, performing_outcomes
 
     directory = directory or _default_out()
-    tables = _load_or_exit(directory)
+    tables = load_or_exit(directory)
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items())
     console.print(f"[bold]{directory}[/bold]: {sizes}", soft_wrap=True)
     outcomes = performing_outcomes(tables)

@@ -45,7 +45,7 @@ def fit(
     seed: Annotated[int, typer.Option(help="Seed: same data and seed, same model.")] = 0,
 ) -> None:
     """Train, evaluate on the last matured months, register as ``challenger``."""
-    from features.cli import _load_or_exit
+    from features.cli import load_or_exit
     from features.settings import get_settings
     from training.pipeline import TrainingConfig, train_warning_model
     from training.tracking import (
@@ -56,7 +56,7 @@ def fit(
     )
 
     began = time.perf_counter()
-    tables = _load_or_exit(data)
+    tables = load_or_exit(data)
     try:
         config = TrainingConfig.for_book(tables, n_estimators=n_estimators, random_state=seed)
         with err.status("training: features, split, fit, calibration, evaluation"):
