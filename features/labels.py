@@ -15,12 +15,10 @@ import numpy as np
 import pandas as pd
 
 from features.months import month_end
-from features.statements import StatementIndex, severity_from_dpd
+from features.statements import StatementIndex
 from features.vocab import OPEN_STATUSES
 
 DEFAULT_HORIZON = 12
-
-__all__ = ["DEFAULT_HORIZON", "build_outcomes", "label_rows", "severity_from_dpd"]
 
 
 def label_rows(

@@ -31,8 +31,10 @@ from features.party_index import PartyIndexUnifier
 from features.statements import StatementIndex
 from features.vocab import PILOT_AREAS, TERMINAL_STATUSES
 
-KEY = ["loan_id", "as_of"]
-LABEL_COLUMNS = ["severity", "labeled"]
+#: Identifying columns of a snapshot row (the key is loan_id + as_of) and its label columns:
+#: neither is ever a model input.
+ID_COLUMNS = ("loan_id", "as_of", "borrower_id")
+LABEL_COLUMNS = ("severity", "labeled")
 STATIC_CATEGORIES = ["borrower_type", "industry", "area", "size", "bank", "product"]
 
 

@@ -15,8 +15,9 @@ import pandas as pd
 
 from features import vocab
 from features.party_scales import STANDARDS
+from features.snapshots import ID_COLUMNS, LABEL_COLUMNS
 
-NOT_FEATURES: Final = ("loan_id", "borrower_id", "as_of", "severity", "labeled")
+NOT_FEATURES: Final = (*ID_COLUMNS, *LABEL_COLUMNS)
 
 CATEGORY_LEVELS: Final[dict[str, tuple[str, ...]]] = {
     "borrower_type": vocab.BORROWER_TYPES,
