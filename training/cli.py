@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from training.gates import GatePolicy
 
 app = typer.Typer(
     name="ews-train",
@@ -24,6 +27,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+GatesOption = Annotated[
+    Path | None,
+    typer.Option("--gates", help="Gate policy JSON (default: the documented gates)."),
+]
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -43,6 +50,10 @@ def fit(
     ] = None,
     n_estimators: Annotated[int, typer.Option(min=10, help="Trees per severity threshold.")] = 400,
     seed: Annotated[int, typer.Option(help="Seed: same data and seed, same model.")] = 0,
+    promote: Annotated[
+        bool, typer.Option("--promote", help="Then judge it against the champion (as `promote`).")
+    ] = False,
+    gates: GatesOption = None,
 ) -> None:
     """Train, evaluate on the last matured months, register as ``challenger``."""
     from features.cli import load_or_exit
@@ -56,6 +67,7 @@ def fit(
     )
 
     began = time.perf_counter()
+    policy = _gate_policy(gates)  # a bad gates file is refused before hours of training
     tables = load_or_exit(data)
     try:
         config = TrainingConfig.for_book(tables, n_estimators=n_estimators, random_state=seed)
@@ -93,3 +105,63 @@ def fit(
         f"see it: mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000",
         soft_wrap=True,
     )
+    if promote:
+        _promote(uri, run.model_name, policy)
+
+
+@app.command("promote")
+def promote_command(
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(help="MLflow tracking URI (default: SQLite store under $EWS_HOME)."),
+    ] = None,
+    model_name: Annotated[str, typer.Option(help="Registered model name.")] = "red-credit-warning",
+    gates: GatesOption = None,
+) -> None:
+    """Move ``champion`` to the challenger if it passes the gates on the same test window.
+
+    Exit 0 when promoted (or already champion), 4 when the gates reject it; the decision and
+    every reason are recorded as tags on the challenger's model version and run either way.
+    """
+    from features.settings import get_settings
+    from training.tracking import default_tracking_uri
+
+    policy = _gate_policy(gates)
+    _promote(tracking_uri or default_tracking_uri(get_settings().home), model_name, policy)
+
+
+def _gate_policy(gates: Path | None) -> GatePolicy:
+    from training.gates import GatePolicy
+
+    try:
+        return GatePolicy.load(gates) if gates is not None else GatePolicy()
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+def _promote(uri: str, model_name: str, policy: GatePolicy) -> None:
+    from training.promotion import PromotionError, promote_challenger
+    from training.tracking import TrackingError
+
+    try:
+        with err.status("promotion: re-scoring challenger and champion on the same window"):
+            outcome = promote_challenger(uri, model_name, policy)
+    except (PromotionError, TrackingError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2 if not isinstance(exc, TrackingError) else 3) from None
+    for reason in outcome.decision.reasons:
+        console.print(f"  - {escape(reason)}", soft_wrap=True)
+    if outcome.already_champion:
+        console.print(f"version {outcome.challenger_version} is already champion")
+    elif outcome.promoted:
+        console.print(
+            f"[green]promoted[/green]: {model_name} version {outcome.challenger_version} is now "
+            f"champion (was {outcome.champion_version or 'none'}); decision tagged on the version"
+        )
+    else:
+        console.print(
+            f"[red]rejected[/red]: champion stays {outcome.champion_version or 'none'}; "
+            f"decision tagged on version {outcome.challenger_version}"
+        )
+        raise typer.Exit(4)

@@ -16,8 +16,9 @@ With no champion yet, only the absolute gates apply.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from training.metrics import BinaryMetrics
 
@@ -31,6 +32,18 @@ class GatePolicy(BaseModel):
     max_ece: float = 0.01
     segment_auc_floor: float = 0.65
     segment_min_defaults: int = 30
+
+    @classmethod
+    def load(cls, path: Path) -> GatePolicy:
+        """Gate thresholds from a JSON file edited by risk staff; unknown keys are refused."""
+        try:
+            return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"gate policy {path}: {exc.strerror or exc}") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "file"
+            raise ValueError(f"gate policy {path}: {where}: {first['msg']}") from None
 
 
 @dataclass(frozen=True)

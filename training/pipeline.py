@@ -82,6 +82,9 @@ class TrainingResult:
     metrics: dict[str, BinaryMetrics]
     grade_table: pd.DataFrame
     test: pd.DataFrame  # keys, labels, PD and grade of every test row
+    test_inputs: (
+        pd.DataFrame
+    )  # model inputs of the same rows: the window a champion is re-scored on
     reference: pd.DataFrame  # model inputs of a training sample, for drift monitoring
     row_counts: dict[str, int] = field(default_factory=dict)
 
@@ -179,6 +182,7 @@ def train_warning_model(
         metrics=metrics,
         grade_table=grade_table(grades, y_test >= model.classes_[-1]),
         test=test_frame,
+        test_inputs=X[test].reset_index(drop=True),
         reference=reference,
         row_counts={name: int(rows.sum()) for name, rows in parts.items()},
     )

@@ -17,6 +17,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -57,6 +58,24 @@ def data_fingerprint(tables: dict[str, pd.DataFrame]) -> str:
     return digest.hexdigest()
 
 
+def open_registry(tracking_uri: str) -> Any:
+    """An MLflow client on ``tracking_uri`` (also made the process default, which model loading
+    by ``models:/`` URI reads), checked by one cheap call so an unusable store fails here, as one
+    ``TrackingError`` line, and not half-way through a run."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient(tracking_uri)
+    try:
+        client.search_experiments(max_results=1)
+    except Exception as exc:  # any client failure means the store is unusable
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrackingError(f"tracking store {tracking_uri} is not usable: {reason}") from None
+    return client
+
+
 def _requirements() -> list[str]:
     from importlib.metadata import version
 
@@ -75,22 +94,19 @@ def log_training(
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
     import mlflow.sklearn
-    from mlflow import MlflowClient
     from mlflow.models import infer_signature
 
-    mlflow.set_tracking_uri(tracking_uri)
-    try:
-        experiment = mlflow.get_experiment_by_name(EXPERIMENT)
-        experiment_id = (
-            experiment.experiment_id
-            if experiment is not None
-            else mlflow.create_experiment(
-                EXPERIMENT, artifact_location=artifact_root.resolve().as_uri()
-            )
-        )
-    except Exception as exc:  # any client failure means the store is unusable
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TrackingError(f"tracking store {tracking_uri} is not usable: {reason}") from None
+    client = open_registry(tracking_uri)
+    # A tracking server stores artifacts itself (proxied as mlflow-artifacts:); only an embedded
+    # store needs a folder of ours.
+    served = tracking_uri.startswith(("http://", "https://"))
+    artifact_location = None if served else artifact_root.resolve().as_uri()
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    experiment_id = (
+        experiment.experiment_id
+        if experiment is not None
+        else client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
+    )
 
     config = result.config.model_dump()
     sample = result.reference.head(5)
@@ -110,6 +126,9 @@ def log_training(
                 result.unifier.crosswalk_.to_csv(folder / "party_crosswalk.csv", index=False)
                 result.grade_table.to_csv(folder / "grade_table.csv")
                 result.reference.to_parquet(folder / "reference_sample.parquet")
+                result.test_inputs.assign(severity=result.test["severity"].to_numpy()).to_parquet(
+                    folder / "test_window.parquet"
+                )
                 (folder / "metrics.json").write_text(
                     json.dumps({k: asdict(v) for k, v in result.metrics.items()}, indent=2)
                 )
@@ -124,7 +143,6 @@ def log_training(
                 registered_model_name=model_name,
             )
             version = str(info.registered_model_version)
-            client = MlflowClient()
             client.set_registered_model_alias(model_name, CHALLENGER, version)
         except Exception:
             mlflow.set_tag("status", "failed")

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from features.simulator import simulate_portfolio
+from training.gates import GatePolicy
 from training.pipeline import TrainingConfig, train_warning_model
+from training.promotion import promote_challenger
 from training.tracking import (
     CHALLENGER,
+    CHAMPION,
     MODEL_NAME,
     TrackingError,
     data_fingerprint,
@@ -63,3 +66,43 @@ def test_an_unusable_tracking_store_is_one_clear_error(trained, tmp_path, monkey
     tables, result = trained
     with pytest.raises(TrackingError, match="not usable"):
         log_training(result, "http://127.0.0.1:9", tmp_path / "a", data_fingerprint(tables))
+
+
+def test_promotion_moves_the_champion_only_through_the_gates(trained, tmp_path):
+    import mlflow
+    import mlflow.sklearn
+
+    tables, result = trained
+    uri = default_tracking_uri(tmp_path)
+    fingerprint = data_fingerprint(tables)
+    relaxed = GatePolicy(max_ece=0.05, segment_auc_floor=0.5)
+    log_training(result, uri, tmp_path / "artifacts", fingerprint)
+    first = promote_challenger(uri, policy=relaxed)
+    assert first.promoted and first.champion_version is None
+    client = mlflow.MlflowClient(uri)
+    assert str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == "1"
+    tags = client.get_model_version(MODEL_NAME, "1").tags
+    assert tags["promotion.decision"] == "promoted"
+    assert "calibration passed" in tags["promotion.reasons"]
+    champion = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHAMPION}")
+    sample = result.reference.head(50)
+    np.testing.assert_array_equal(
+        champion.predict_cumulative(sample), result.model.predict_cumulative(sample)
+    )
+    assert promote_challenger(uri, policy=relaxed).already_champion
+
+    # an identical retrain cannot beat the champion by one AUC point: refused, champion stays
+    log_training(result, uri, tmp_path / "artifacts", fingerprint)
+    demanding = GatePolicy(max_ece=0.05, segment_auc_floor=0.5, max_auc_drop=-0.01)
+    refused = promote_challenger(uri, policy=demanding)
+    assert not refused.promoted and refused.champion_version == "1"
+    assert str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == "1"
+    tags = client.get_model_version(MODEL_NAME, "2").tags
+    assert tags["promotion.decision"] == "rejected"
+    assert "discrimination FAILED" in tags["promotion.reasons"]
+    run_tags = client.get_run(client.get_model_version(MODEL_NAME, "2").run_id).data.tags
+    assert run_tags["promotion.decision"] == "rejected"
+
+    assert promote_challenger(uri, policy=relaxed).promoted
+    assert str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == "2"
+    assert client.get_model_version(MODEL_NAME, "1").tags["promotion.superseded_by"] == "2"

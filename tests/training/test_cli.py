@@ -34,3 +34,40 @@ def test_fit_refuses_a_book_too_short_to_split(tmp_path):
     result = runner.invoke(app, ["fit", "--data", str(book), "--tracking-uri", uri])
     assert result.exit_code == 2
     assert "too short" in result.output and "Traceback" not in result.output
+
+
+def test_fit_promote_then_promote_again_and_refusals(tmp_path):
+    book = tmp_path / "book"
+    assert (
+        runner.invoke(
+            data_app, ["simulate", "-n", "2500", "-m", "36", "--out", str(book)]
+        ).exit_code
+        == 0
+    )
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    relaxed = tmp_path / "relaxed.json"
+    relaxed.write_text('{"max_ece": 0.05, "segment_auc_floor": 0.5}')
+    empty = runner.invoke(app, ["promote", "--tracking-uri", uri])
+    assert empty.exit_code == 2 and "no version" in empty.output
+
+    fitted = runner.invoke(
+        app,
+        ["fit", "--data", str(book), "--n-estimators", "40", "--tracking-uri", uri]
+        + ["--promote", "--gates", str(relaxed)],
+    )
+    assert fitted.exit_code == 0, fitted.output
+    assert "promoted" in fitted.output and "now champion" in fitted.output
+    again = runner.invoke(app, ["promote", "--tracking-uri", uri, "--gates", str(relaxed)])
+    assert again.exit_code == 0 and "already champion" in again.output
+
+    demanding = tmp_path / "demanding.json"
+    demanding.write_text('{"max_ece": 0.05, "max_auc_drop": -0.05}')
+    args = ["fit", "--data", str(book), "--n-estimators", "40", "--tracking-uri", uri]
+    refused = runner.invoke(app, [*args, "--promote", "--gates", str(demanding)])
+    assert refused.exit_code == 4, refused.output
+    assert "rejected" in refused.output and "discrimination FAILED" in refused.output
+
+    typo = tmp_path / "typo.json"
+    typo.write_text('{"max_eec": 0.05}')
+    bad = runner.invoke(app, ["promote", "--tracking-uri", uri, "--gates", str(typo)])
+    assert bad.exit_code == 2 and "max_eec" in bad.output and "Traceback" not in bad.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from training.gates import GatePolicy, evaluate_gates
 from training.metrics import BinaryMetrics
 
@@ -41,3 +43,15 @@ def test_calibration_and_segment_floors():
     assert thin.promote and "too few to judge" in " ".join(thin.reasons)
     strict = GatePolicy(segment_auc_floor=0.9)
     assert not evaluate_gates(_m(0.85), None, {"farmer": _m(0.85)}, strict).promote
+
+
+def test_gate_policy_file_is_validated(tmp_path):
+    good = tmp_path / "gates.json"
+    good.write_text('{"max_ece": 0.02}')
+    assert GatePolicy.load(good).max_ece == 0.02
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"max_ece": 0.02, "typo_gate": 1}')
+    with pytest.raises(ValueError, match="typo_gate"):
+        GatePolicy.load(bad)
+    with pytest.raises(ValueError, match="missing.json"):
+        GatePolicy.load(tmp_path / "missing.json")

@@ -1,0 +1,188 @@
+"""Champion/challenger promotion in the MLflow registry (the IO edge of the promotion gates).
+
+``champion`` is the alias the scoring service loads; a retraining run only ever sets
+``challenger``. Promotion moves ``champion`` to the challenger's version only if it passes the
+gates of ``training.gates`` against the current champion **on the same test window**: every run
+logs its test window (model inputs and outcomes of held-out borrowers in the last matured
+months) as ``evidence/test_window.parquet``, and promotion re-scores both models on the
+challenger's window. Should the champion not be able to read that window (its input contract
+differs), discrimination is judged against the AUC the champion's own run recorded, and the
+reasons say so.
+
+Every decision, promoted or not, is recorded as tags on the challenger's model version and run
+(``promotion.*``: decision, every gate's reason, the champion compared with, the gate policy,
+the time), so an auditor can see why a model went live or did not. The alias is moved last: a
+failure part-way leaves the champion where it was.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.gates import GateDecision, GatePolicy, evaluate_gates
+from training.metrics import BinaryMetrics, compute_binary_metrics
+from training.segments import DEFAULT_SEGMENTS, metrics_by_segment, pilot_segment, segment_metrics
+from training.tracking import CHALLENGER, CHAMPION, MODEL_NAME, open_registry
+
+WINDOW_ARTIFACT = "evidence/test_window.parquet"
+#: Loans already in default at the as-of month are excluded from discrimination, as in training.
+PERFORMING_DPD = 90
+
+
+class PromotionError(ValueError):
+    """Promotion cannot be judged (no challenger, no test window); the message says why."""
+
+
+@dataclass(frozen=True)
+class PromotionOutcome:
+    """What promotion decided and on which versions."""
+
+    model_name: str
+    challenger_version: str
+    champion_version: str | None  # the champion compared with (None: there was none)
+    decision: GateDecision
+    promoted: bool
+    already_champion: bool = False
+
+
+def window_outcomes(window: pd.DataFrame, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows judged (performing at the as-of month) and their outcome ``severity >= top``."""
+    if "severity" not in window or "dpd_now" not in window:
+        raise PromotionError("the test window lacks the severity or dpd_now column")
+    performing = window["dpd_now"].to_numpy(dtype=float) < PERFORMING_DPD
+    defaulted = window["severity"].to_numpy(dtype=float) >= top
+    return performing, defaulted
+
+
+def judge(
+    window: pd.DataFrame,
+    challenger_pd: np.ndarray,
+    champion_pd: np.ndarray | None,
+    top: int,
+    policy: GatePolicy | None = None,
+    champion_recorded: BinaryMetrics | None = None,
+) -> GateDecision:
+    """Gate decision for a challenger's 12-month PD on ``window`` (pure; see module docstring).
+
+    ``champion_pd`` is the champion's PD on the same rows; ``champion_recorded`` the metrics of
+    its own run, used only when it could not score this window.
+    """
+    performing, defaulted = window_outcomes(window, top)
+    y = defaulted[performing]
+    challenger = compute_binary_metrics(y, challenger_pd[performing])
+    champion = (
+        compute_binary_metrics(y, champion_pd[performing])
+        if champion_pd is not None
+        else champion_recorded
+    )
+    judged = window[performing]
+    scored = judged.assign(
+        pilot=pilot_segment(judged["area"]), outcome=y.astype(int), pd_12m=challenger_pd[performing]
+    )
+    segments = metrics_by_segment(segment_metrics(scored, "outcome", "pd_12m", DEFAULT_SEGMENTS))
+    decision = evaluate_gates(challenger, champion, segments, policy)
+    if champion_pd is None and champion_recorded is not None:
+        note = "champion could not score this window: compared with its own recorded test AUC"
+        return GateDecision(decision.promote, (note, *decision.reasons))
+    return decision
+
+
+def _load_window(client: Any, run_id: str) -> pd.DataFrame:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, WINDOW_ARTIFACT, tmp)
+        except Exception as exc:
+            raise PromotionError(
+                f"run {run_id} has no {WINDOW_ARTIFACT}; retrain with this version of ews-train"
+            ) from exc
+        return pd.read_parquet(path)
+
+
+def _top_pd(model: Any, window: pd.DataFrame) -> np.ndarray:
+    columns = list(model.estimator.feature_names_in_)
+    return np.asarray(model.predict_cumulative(window[columns]))[:, -1]
+
+
+def _record(client: Any, version: Any, tags: dict[str, str]) -> None:
+    for key, value in tags.items():
+        client.set_model_version_tag(version.name, version.version, key, value)
+        client.set_tag(version.run_id, key, value)
+
+
+def promote_challenger(
+    tracking_uri: str, model_name: str = MODEL_NAME, policy: GatePolicy | None = None
+) -> PromotionOutcome:
+    """Judge the registered challenger against the champion and move the alias if it passes."""
+    import mlflow.sklearn
+
+    policy = policy or GatePolicy()
+    client = open_registry(tracking_uri)
+    try:
+        challenger = client.get_model_version_by_alias(model_name, CHALLENGER)
+    except Exception as exc:
+        raise PromotionError(
+            f"no version of {model_name} carries the alias '{CHALLENGER}': run ews-train fit first"
+        ) from exc
+    try:
+        champion = client.get_model_version_by_alias(model_name, CHAMPION)
+    except Exception:
+        champion = None
+    challenger_version = str(challenger.version)
+    champion_version = str(champion.version) if champion is not None else None
+    if champion_version == challenger_version:
+        decision = GateDecision(True, (f"version {challenger_version} is already champion",))
+        return PromotionOutcome(
+            model_name, challenger_version, champion_version, decision, False, True
+        )
+
+    window = _load_window(client, challenger.run_id)
+    model = mlflow.sklearn.load_model(f"models:/{model_name}/{challenger.version}")
+    top = int(model.classes_[-1])
+    champion_pd, recorded = None, None
+    if champion is not None:
+        champion_model = mlflow.sklearn.load_model(f"models:/{model_name}/{champion.version}")
+        try:
+            champion_pd = _top_pd(champion_model, window)
+        except (KeyError, ValueError):
+            recorded = _recorded_metrics(client, champion.run_id)
+    decision = judge(window, _top_pd(model, window), champion_pd, top, policy, recorded)
+
+    _record(
+        client,
+        challenger,
+        {
+            "promotion.decision": "promoted" if decision.promote else "rejected",
+            "promotion.reasons": "\n".join(decision.reasons),
+            "promotion.compared_with": champion_version or "none",
+            "promotion.gate_policy": json.dumps(policy.model_dump(), sort_keys=True),
+            "promotion.decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+    if decision.promote:
+        client.set_registered_model_alias(model_name, CHAMPION, challenger_version)
+        if champion_version is not None:
+            client.set_model_version_tag(
+                model_name, champion_version, "promotion.superseded_by", challenger_version
+            )
+    return PromotionOutcome(
+        model_name, challenger_version, champion_version, decision, decision.promote
+    )
+
+
+def _recorded_metrics(client: Any, run_id: str) -> BinaryMetrics | None:
+    """The champion's own test metrics of its highest severity, from its run's evidence."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = Path(client.download_artifacts(run_id, "evidence/metrics.json", tmp))
+        except Exception:
+            return None
+        metrics = json.loads(path.read_text())
+    return BinaryMetrics(**metrics[sorted(metrics)[-1]])
