@@ -19,11 +19,20 @@ from models.calibration import METHODS, CalibratedGradedClassifier
 from models.grade_policy import GRADES, GradePolicy, assign_grades
 from models.graded import GradedWarningClassifier
 from models.inputs import to_model_input
+from training.baselines import baseline_probabilities
 from training.metrics import BinaryMetrics, compute_binary_metrics
+from training.segments import DEFAULT_SEGMENTS, pilot_segment, segment_metrics
 from training.split import SplitPlan, assign_roles, held_out_borrowers
 
 #: Features whose direction is known: more days past due never lowers risk.
 MONOTONE_FEATURES = {"dpd_now": 1, "worst_dpd_3m": 1, "worst_dpd_6m": 1, "worst_dpd_12m": 1}
+#: Loans at least this many days past due at the as-of month are in default, not predicted.
+PERFORMING_DPD = 90
+#: Snapshot columns kept beside each test row's PDs: keys, outcome, backstop and segments.
+TEST_COLUMNS = (
+    *("loan_id", "borrower_id", "as_of", "severity", "dpd_now"),
+    *("borrower_type", "area", "bank"),
+)
 
 
 class TrainingConfig(BaseModel):
@@ -42,6 +51,7 @@ class TrainingConfig(BaseModel):
     num_leaves: int = 31
     min_child_samples: int = 100
     random_state: int = 0
+    n_jobs: int = 1
 
     @classmethod
     def for_book(
@@ -71,6 +81,33 @@ class TrainingConfig(BaseModel):
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """Everything measured on the test window (held-out borrowers, last matured months).
+
+    Discrimination and calibration are measured on loans performing at the as-of month
+    (``dpd_now`` < 90): a loan already in default is not a prediction.
+    """
+
+    metrics: dict[str, BinaryMetrics]  # per severity threshold, "s1".."s3"
+    grade_table: pd.DataFrame
+    segments: pd.DataFrame  # training.segments.segment_metrics of the 12-month PD
+    baselines: dict[str, BinaryMetrics]  # same rows, same outcome as metrics[top]
+    oracle: dict[str, BinaryMetrics]  # simulator ground truth on the same rows, when known
+    curves: dict[str, np.ndarray]  # 12-month PD of model, baselines and oracles, judged rows
+    judged_outcome: np.ndarray  # the outcome those curves are judged against
+
+    @property
+    def top(self) -> str:
+        """Key of the highest severity threshold (the PD)."""
+        return sorted(self.metrics)[-1]
+
+    @property
+    def oracle_ratio(self) -> dict[str, float]:
+        """Model AUC / oracle AUC of the PD, per oracle."""
+        return {k: self.metrics[self.top].auc / m.auc for k, m in self.oracle.items()}
+
+
+@dataclass(frozen=True)
 class TrainingResult:
     """The trained model and everything a reviewer needs to judge it."""
 
@@ -79,14 +116,22 @@ class TrainingResult:
     calibration_method: str
     unifier: PartyIndexUnifier
     policy: GradePolicy
-    metrics: dict[str, BinaryMetrics]
-    grade_table: pd.DataFrame
-    test: pd.DataFrame  # keys, labels, PD and grade of every test row
-    test_inputs: (
-        pd.DataFrame
-    )  # model inputs of the same rows: the window a champion is re-scored on
+    evaluation: Evaluation
+    test: pd.DataFrame  # keys, labels, segments, PDs and grade of every test row
+    test_inputs: pd.DataFrame  # model inputs of those rows: the window champions are re-scored on
     reference: pd.DataFrame  # model inputs of a training sample, for drift monitoring
+    importance: pd.Series  # gain of each feature in the PD model
     row_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> dict[str, BinaryMetrics]:
+        """Test metrics per severity threshold."""
+        return self.evaluation.metrics
+
+    @property
+    def grade_table(self) -> pd.DataFrame:
+        """Count, observed default rate and capture per grade on the test window."""
+        return self.evaluation.grade_table
 
 
 def _choose_calibration(
@@ -118,15 +163,33 @@ def grade_table(grades: pd.Series, defaulted: np.ndarray) -> pd.DataFrame:
 
 
 def train_warning_model(
-    tables: dict[str, pd.DataFrame], config: TrainingConfig, policy: GradePolicy | None = None
+    tables: dict[str, pd.DataFrame],
+    config: TrainingConfig,
+    policy: GradePolicy | None = None,
+    oracle: pd.DataFrame | None = None,
 ) -> TrainingResult:
-    """Build features, split out of time, fit, calibrate and evaluate (see module docstring)."""
-    policy = policy or GradePolicy()
+    """Build features, split out of time, fit, calibrate and evaluate (see module docstring).
+
+    ``oracle`` (simulated books only): ground-truth P(S>=k) columns keyed by ``loan_id`` and
+    ``as_of`` (``features.simulator.report.read_ground_truth``), reported beside the model.
+    """
     fit_until = pd.Period(config.train_until, "M").end_time.normalize()
     unifier = fit_party_index(tables["party_ratings"], fit_until)
     snapshots = build_snapshots(
         tables, f"{config.first_as_of}:{config.test_until}", unifier, horizon=config.horizon
     )
+    return fit_on_snapshots(snapshots, config, unifier, policy, oracle)
+
+
+def fit_on_snapshots(
+    snapshots: pd.DataFrame,
+    config: TrainingConfig,
+    unifier: PartyIndexUnifier,
+    policy: GradePolicy | None = None,
+    oracle: pd.DataFrame | None = None,
+) -> TrainingResult:
+    """Split, fit, calibrate and evaluate on ready snapshots (also what the benchmark times)."""
+    policy = policy or GradePolicy()
     plan = SplitPlan(
         config.train_until, config.calibrate_until, config.test_until, config.test_borrower_share
     )
@@ -140,6 +203,7 @@ def train_warning_model(
     if np.unique(y[parts["train"]]).size < 2:
         raise ValueError("the training window has a single outcome level; nothing to learn")
 
+    train, cal, test = parts["train"], parts["calibrate"], parts["test"]
     base = GradedWarningClassifier(
         n_estimators=config.n_estimators,
         learning_rate=config.learning_rate,
@@ -147,42 +211,80 @@ def train_warning_model(
         min_child_samples=config.min_child_samples,
         monotone={k: v for k, v in MONOTONE_FEATURES.items() if k in X.columns},
         random_state=config.random_state,
-    ).fit(X[parts["train"]], y[parts["train"]])
-    cal = parts["calibrate"]
+        n_jobs=config.n_jobs,
+    ).fit(X[train], y[train])
     method = _choose_calibration(base, X[cal], y[cal], snapshots.loc[cal, "borrower_id"])
     model = CalibratedGradedClassifier(base, method).fit(X[cal], y[cal])
 
-    test = parts["test"]
     cumulative = model.predict_cumulative(X[test])
     proba = pd.DataFrame(cumulative, columns=[f"p_s{k}" for k in model.classes_[1:]])
     for column in ("p_s1", "p_s2", "p_s3"):
         if column not in proba:
             proba[column] = 0.0
-    dpd = snapshots.loc[test, "dpd_now"].to_numpy()
-    grades = assign_grades(proba, dpd, policy)
-    y_test = y[test]
-    performing = dpd < 90
-    metrics = {
-        f"s{k}": compute_binary_metrics(y_test[performing] >= k, cumulative[performing, i])
-        for i, k in enumerate(model.classes_[1:])
-    }
-    test_frame = snapshots.loc[test, ["loan_id", "borrower_id", "as_of", "severity"]].reset_index(
-        drop=True
+    keys = snapshots.loc[test, [*TEST_COLUMNS]].reset_index(drop=True)
+    grades = assign_grades(proba, keys["dpd_now"].to_numpy(), policy)
+    test_frame = pd.concat([keys, proba], axis=1).assign(
+        pilot=pilot_segment(keys["area"]), grade=grades.to_numpy()
     )
-    test_frame = pd.concat([test_frame, proba.reset_index(drop=True)], axis=1).assign(
-        grade=grades.to_numpy()
+    top = int(model.classes_[-1])
+    baseline_pd = baseline_probabilities(
+        X[train], y[train] >= top, X[test], random_state=config.random_state
     )
-    reference = X[parts["train"]].sample(n=min(5_000, int(parts["train"].sum())), random_state=0)
+    evaluation = evaluate(test_frame, cumulative, top, baseline_pd, oracle)
+    importance = pd.Series(
+        base.estimators_[-1].booster_.feature_importance("gain"), index=X.columns, name="gain"
+    ).sort_values(ascending=False)
+    reference = X[train].sample(n=min(5_000, int(train.sum())), random_state=0)
     return TrainingResult(
         config=config,
         model=model,
         calibration_method=method,
         unifier=unifier,
         policy=policy,
-        metrics=metrics,
-        grade_table=grade_table(grades, y_test >= model.classes_[-1]),
+        evaluation=evaluation,
         test=test_frame,
         test_inputs=X[test].reset_index(drop=True),
         reference=reference,
+        importance=importance,
         row_counts={name: int(rows.sum()) for name, rows in parts.items()},
+    )
+
+
+def evaluate(
+    test: pd.DataFrame,
+    cumulative: np.ndarray,
+    top: int,
+    baseline_pd: dict[str, np.ndarray],
+    oracle: pd.DataFrame | None = None,
+) -> Evaluation:
+    """Metrics per threshold, grades, segments, baselines and oracles on the test window."""
+    severity = test["severity"].to_numpy()
+    judged = test["dpd_now"].to_numpy() < PERFORMING_DPD
+    thresholds = [int(c[3:]) for c in test.columns if c.startswith("p_s")][: cumulative.shape[1]]
+    metrics = {
+        f"s{k}": compute_binary_metrics(severity[judged] >= k, cumulative[judged, i])
+        for i, k in enumerate(thresholds)
+    }
+    outcome = severity[judged] >= top
+    pd_12m = cumulative[judged, -1]
+    scored = test[judged].assign(outcome=outcome.astype(int), pd_12m=pd_12m)
+    curves = {"model": pd_12m, **{k: v[judged] for k, v in baseline_pd.items()}}
+    oracles: dict[str, BinaryMetrics] = {}
+    if oracle is not None:
+        truth = test[["loan_id", "as_of"]].merge(oracle, on=["loan_id", "as_of"], how="left")
+        for column in sorted(c for c in truth.columns if c.endswith(f"p_s{top}")):
+            values = truth[column].to_numpy(dtype=float)[judged]
+            if np.isnan(values).any():
+                raise ValueError(f"the ground truth lacks {column} for some test rows")
+            name = column.removesuffix(f"p_s{top}").rstrip("_") or "oracle"
+            oracles[name] = compute_binary_metrics(outcome, values)
+            curves[name] = values
+    return Evaluation(
+        metrics=metrics,
+        grade_table=grade_table(test["grade"], severity >= top),
+        segments=segment_metrics(scored, "outcome", "pd_12m", DEFAULT_SEGMENTS),
+        baselines={k: compute_binary_metrics(outcome, v[judged]) for k, v in baseline_pd.items()},
+        oracle=oracles,
+        curves=curves,
+        judged_outcome=outcome,
     )

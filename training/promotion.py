@@ -29,12 +29,11 @@ import pandas as pd
 
 from training.gates import GateDecision, GatePolicy, evaluate_gates
 from training.metrics import BinaryMetrics, compute_binary_metrics
+from training.pipeline import PERFORMING_DPD
 from training.segments import DEFAULT_SEGMENTS, metrics_by_segment, pilot_segment, segment_metrics
 from training.tracking import CHALLENGER, CHAMPION, MODEL_NAME, open_registry
 
 WINDOW_ARTIFACT = "evidence/test_window.parquet"
-#: Loans already in default at the as-of month are excluded from discrimination, as in training.
-PERFORMING_DPD = 90
 
 
 class PromotionError(ValueError):
@@ -184,5 +183,5 @@ def _recorded_metrics(client: Any, run_id: str) -> BinaryMetrics | None:
             path = Path(client.download_artifacts(run_id, "evidence/metrics.json", tmp))
         except Exception:
             return None
-        metrics = json.loads(path.read_text())
+        metrics = json.loads(path.read_text())["metrics"]
     return BinaryMetrics(**metrics[sorted(metrics)[-1]])

@@ -12,7 +12,6 @@ marked failed and no alias points at the half-made version.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -22,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from training.pipeline import TrainingResult
+from training.run_evidence import write_evidence
 
 MODEL_NAME = "red-credit-warning"
 EXPERIMENT = "red-credit-warning"
@@ -120,19 +120,16 @@ def log_training(
                     {f"{threshold}_{k}": float(v) for k, v in asdict(metrics).items()}
                 )
             mlflow.log_metrics({f"rows_{k}": v for k, v in result.row_counts.items()})
+            evaluation = result.evaluation
+            mlflow.log_metrics(
+                {f"baseline_{k}_auc": m.auc for k, m in evaluation.baselines.items()}
+                | {f"baseline_{k}_ece": m.ece for k, m in evaluation.baselines.items()}
+                | {f"{k}_auc": m.auc for k, m in evaluation.oracle.items()}
+                | {f"model_over_{k}_auc": r for k, r in evaluation.oracle_ratio.items()}
+            )
             with tempfile.TemporaryDirectory() as tmp:
-                folder = Path(tmp)
-                result.policy.save(folder / "grade_policy.json")
-                result.unifier.crosswalk_.to_csv(folder / "party_crosswalk.csv", index=False)
-                result.grade_table.to_csv(folder / "grade_table.csv")
-                result.reference.to_parquet(folder / "reference_sample.parquet")
-                result.test_inputs.assign(severity=result.test["severity"].to_numpy()).to_parquet(
-                    folder / "test_window.parquet"
-                )
-                (folder / "metrics.json").write_text(
-                    json.dumps({k: asdict(v) for k, v in result.metrics.items()}, indent=2)
-                )
-                mlflow.log_artifacts(str(folder), artifact_path="evidence")
+                write_evidence(result, Path(tmp), fingerprint, model_name)
+                mlflow.log_artifacts(tmp, artifact_path="evidence")
             info = mlflow.sklearn.log_model(
                 result.model,
                 name="model",
