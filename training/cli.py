@@ -102,7 +102,7 @@ def fit(
         f"model {run.model_name} version {run.version} registered as challenger "
         f"(run {run.run_id}, calibration {result.calibration_method}, "
         f"{time.perf_counter() - began:.0f} s)\ntracking: {uri}\n"
-        f"see it: mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000",
+        f"see it: {_how_to_see(uri)}",
         soft_wrap=True,
     )
     if promote:
@@ -165,3 +165,10 @@ def _promote(uri: str, model_name: str, policy: GatePolicy) -> None:
             f"decision tagged on version {outcome.challenger_version}"
         )
         raise typer.Exit(4)
+
+
+def _how_to_see(uri: str) -> str:
+    """A server's own page, or the command that opens the MLflow UI on an embedded store."""
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri} in a browser"
+    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"

@@ -7,6 +7,7 @@ computes, so it can be tested on small books and reused by the command line and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,11 @@ from training.split import SplitPlan, assign_roles, held_out_borrowers
 
 #: Features whose direction is known: more days past due never lowers risk.
 MONOTONE_FEATURES = {"dpd_now": 1, "worst_dpd_3m": 1, "worst_dpd_6m": 1, "worst_dpd_12m": 1}
+#: Stages reported to ``on_stage``, in order.
+STAGES = (
+    *("features", "split", "fit", "calibrate"),
+    *("score test window", "baselines", "evaluate"),
+)
 #: Loans at least this many days past due at the as-of month are in default, not predicted.
 PERFORMING_DPD = 90
 #: Snapshot columns kept beside each test row's PDs: keys, outcome, backstop and segments.
@@ -167,18 +173,21 @@ def train_warning_model(
     config: TrainingConfig,
     policy: GradePolicy | None = None,
     oracle: pd.DataFrame | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> TrainingResult:
     """Build features, split out of time, fit, calibrate and evaluate (see module docstring).
 
     ``oracle`` (simulated books only): ground-truth P(S>=k) columns keyed by ``loan_id`` and
     ``as_of`` (``features.simulator.report.read_ground_truth``), reported beside the model.
     """
+    if on_stage is not None:
+        on_stage("features")
     fit_until = pd.Period(config.train_until, "M").end_time.normalize()
     unifier = fit_party_index(tables["party_ratings"], fit_until)
     snapshots = build_snapshots(
         tables, f"{config.first_as_of}:{config.test_until}", unifier, horizon=config.horizon
     )
-    return fit_on_snapshots(snapshots, config, unifier, policy, oracle)
+    return fit_on_snapshots(snapshots, config, unifier, policy, oracle, on_stage)
 
 
 def fit_on_snapshots(
@@ -187,9 +196,16 @@ def fit_on_snapshots(
     unifier: PartyIndexUnifier,
     policy: GradePolicy | None = None,
     oracle: pd.DataFrame | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> TrainingResult:
-    """Split, fit, calibrate and evaluate on ready snapshots (also what the benchmark times)."""
+    """Split, fit, calibrate and evaluate on ready snapshots (also what the benchmark times).
+
+    ``on_stage`` is told the name of each stage as it starts (``STAGES``), for progress display
+    and stage timings.
+    """
     policy = policy or GradePolicy()
+    step = on_stage or (lambda _stage: None)
+    step("split")
     plan = SplitPlan(
         config.train_until, config.calibrate_until, config.test_until, config.test_borrower_share
     )
@@ -204,6 +220,7 @@ def fit_on_snapshots(
         raise ValueError("the training window has a single outcome level; nothing to learn")
 
     train, cal, test = parts["train"], parts["calibrate"], parts["test"]
+    step("fit")
     base = GradedWarningClassifier(
         n_estimators=config.n_estimators,
         learning_rate=config.learning_rate,
@@ -213,9 +230,11 @@ def fit_on_snapshots(
         random_state=config.random_state,
         n_jobs=config.n_jobs,
     ).fit(X[train], y[train])
+    step("calibrate")
     method = _choose_calibration(base, X[cal], y[cal], snapshots.loc[cal, "borrower_id"])
     model = CalibratedGradedClassifier(base, method).fit(X[cal], y[cal])
 
+    step("score test window")
     cumulative = model.predict_cumulative(X[test])
     proba = pd.DataFrame(cumulative, columns=[f"p_s{k}" for k in model.classes_[1:]])
     for column in ("p_s1", "p_s2", "p_s3"):
@@ -227,9 +246,11 @@ def fit_on_snapshots(
         pilot=pilot_segment(keys["area"]), grade=grades.to_numpy()
     )
     top = int(model.classes_[-1])
+    step("baselines")
     baseline_pd = baseline_probabilities(
         X[train], y[train] >= top, X[test], random_state=config.random_state
     )
+    step("evaluate")
     evaluation = evaluate(test_frame, cumulative, top, baseline_pd, oracle)
     importance = pd.Series(
         base.estimators_[-1].booster_.feature_importance("gain"), index=X.columns, name="gain"
