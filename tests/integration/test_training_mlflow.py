@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.simulator import simulate_portfolio
@@ -106,3 +107,16 @@ def test_promotion_moves_the_champion_only_through_the_gates(trained, tmp_path):
     assert promote_challenger(uri, policy=relaxed).promoted
     assert str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == "2"
     assert client.get_model_version(MODEL_NAME, "1").tags["promotion.superseded_by"] == "2"
+
+
+def test_same_data_and_seed_give_the_same_metrics_and_model(trained):
+    tables, result = trained
+    again = train_warning_model(tables, result.config)
+    assert again.metrics == result.metrics
+    assert again.evaluation.baselines == result.evaluation.baselines
+    assert again.calibration_method == result.calibration_method
+    sample = result.test_inputs.head(200)
+    np.testing.assert_array_equal(
+        again.model.predict_cumulative(sample), result.model.predict_cumulative(sample)
+    )
+    pd.testing.assert_frame_equal(again.evaluation.segments, result.evaluation.segments)
