@@ -43,11 +43,11 @@ from sklearn.utils.validation import (
 #: rule of thumb: < 0.02 useless, 0.02-0.1 weak, 0.1-0.3 medium, > 0.3 strong).
 DEFAULT_MIN_IV: Final = 0.02
 
-#: Rows the binning is fitted on before it is subsampled. Binning 80 snapshot columns costs
-#: about 0.1 s per 100k rows per column, so 1M rows would spend over a minute binning; cut
-#: points estimated from 200k stratified rows (thousands of defaults) are as stable as the
-#: ones from all rows, and the logistic regression still sees every row.
-DEFAULT_MAX_BINNING_ROWS: Final = 200_000
+#: Rows the binning is fitted on when the training set is larger. Binning is the slow part of
+#: the fit (on about 200k snapshot rows x 76 columns: ~10 s on all rows, ~6 s with 100k), while
+#: cut points from 100k stratified rows (thousands of defaults) gave the same out-of-time AUC
+#: as binning all rows; the logistic regression still sees every row.
+DEFAULT_MAX_BINNING_ROWS: Final = 100_000
 
 #: optbinning statuses of a usable binning (the CP solver may stop at a feasible one).
 _USABLE_STATUS: Final = ("OPTIMAL", "FEASIBLE")
@@ -67,8 +67,8 @@ def _binary_codes(y: Any) -> tuple[np.ndarray, np.ndarray]:
         )
     if classes.size > 2:
         raise ValueError(
-            f"the target must be binary, got {classes.size} classes; "
-            "pass one threshold of the severity, e.g. severity >= 3"
+            f"Only binary classification is supported; the target has {classes.size} classes "
+            "(pass one threshold of the severity, e.g. severity >= 3)"
         )
     return classes, codes.astype(np.int64)
 
@@ -119,17 +119,20 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
     ----------
     monotonic_trend : str or None
         Event-rate trend across bins (optbinning). "auto_asc_desc" lets each variable pick
-        ascending or descending, so every WoE is monotone — the property that makes a scorecard
-        explainable ("more days past due, more risk") and its coefficients one-signed.
+        ascending or descending, so every variable's WoE is monotone: the property that makes a
+        scorecard's points explainable ("more days past due, more risk").
     max_n_prebins, min_prebin_size : int, float
         optbinning pre-binning: at most this many pre-bins, each with at least this share of
         rows, which keeps bins large enough for a stable WoE.
     min_iv : float or None
         Keep variables whose information value reaches this (default 0.02, the usual "not
-        predictive" threshold); None keeps every variable that could be binned.
+        predictive" threshold); None keeps every variable that could be binned. If none reaches
+        it, the regression keeps only its intercept and predicts the observed event rate.
     C : float
-        Inverse L2 strength of the logistic regression; WoE inputs share one log-odds scale, so
-        one mild penalty suits all of them and tames collinear variables.
+        Inverse L2 strength of the logistic regression. WoE inputs share one log-odds scale, so
+        one penalty suits all of them; 1.0 is the mild textbook default (cross-validation within
+        a training window also picked it). Correlated WoE columns (the DPD family) can still get
+        coefficients of the "wrong" sign; this baseline does not prune them.
     max_iter : int
         lbfgs iterations; 80 correlated WoE columns need more than sklearn's default 100.
     max_binning_rows : int or None
@@ -154,8 +157,12 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         unsupported dtype, or IV below ``min_iv``).
     binning_process_ : optbinning.BinningProcess
         The fitted binning of the binned variables (binning tables, WoE transform).
+    variable_kinds_ : dict of str to str
+        "numerical" or "categorical" for every binned variable.
     logistic_ : sklearn.linear_model.LogisticRegression
         The regression on the WoE of ``selected_features_``.
+    n_iter_ : ndarray
+        lbfgs iterations of that regression.
     """
 
     def __init__(
@@ -212,11 +219,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
     def _binning_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The binned variables, converted as they were in fit."""
+        """The selected variables (all the WoE transform reads), converted as in fit."""
         return pd.DataFrame(
             {
-                name: _binning_input(frame[name], kind, name)
-                for name, kind in self.variable_kinds_.items()
+                name: _binning_input(frame[name], self.variable_kinds_[name], name)
+                for name in self.selected_features_
             },
             index=frame.index,
         )
@@ -321,6 +328,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.logistic_ = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(
             self._woe(frame), codes
         )
+        self.n_iter_ = self.logistic_.n_iter_
         return self
 
     # -- predict -------------------------------------------------------------------------------
@@ -354,6 +362,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The more probable class (threshold 0.5; credit decisions use the probability)."""
+        check_is_fitted(self)
         return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
 
 
