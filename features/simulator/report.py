@@ -1,9 +1,10 @@
-"""Writing a simulated portfolio to disk: tables, ground truth and a manifest.
+"""Writing a simulated portfolio to disk (tables, truth, manifest) and reading the truth back.
 
 The manifest records the arguments, the scenario, the full configuration and each file's
 SHA-256, and nothing time-dependent, so the same arguments give byte-identical folders. Raw
 tables go to the folder itself, the ground truth to ``ground_truth/`` beside them so that
-nothing that reads "the six tables" can pick it up by accident.
+nothing that reads "the six tables" can pick it up by accident. ``read_ground_truth`` is the one
+way back in, for measuring models against the oracles (``training``, benchmarks, tests).
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from features.io import write_table
+import numpy as np
+import pandas as pd
+
+from features.io import read_table, write_table
 from features.simulator.config import SimulationConfig
 from features.simulator.scenario import Scenario
 from features.simulator.simulate import SimulatedPortfolio
 
 TRUTH_DIR = "ground_truth"
+#: Truth tables of the two oracles, one row per open loan-month each, in the same order.
+PATH_ORACLE_TABLE = "loan_months"
+POINT_IN_TIME_TABLE = "oracle_point_in_time"
 
 
 def _sha256(path: Path) -> str:
@@ -57,3 +64,42 @@ def write_simulation(
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     tmp.replace(out / "manifest.json")
     return manifest
+
+
+def _at_least(frame: pd.DataFrame, prefix: str, out_prefix: str) -> dict[str, np.ndarray]:
+    """``P(S >= k)`` for k = 1..3 from the exact severity columns ``<prefix>0 .. <prefix>3``."""
+    exact = frame[[f"{prefix}{s}" for s in range(4)]].to_numpy()
+    tail = np.cumsum(exact[:, ::-1], axis=1)[:, ::-1]
+    return {f"{out_prefix}{k}": tail[:, k] for k in (1, 2, 3)}
+
+
+def read_ground_truth(folder: Path | str) -> pd.DataFrame:
+    """Both oracles' ``P(S>=1)``, ``P(S>=2)``, ``P(S>=3)`` for every open loan-month of a book.
+
+    ``folder`` is the simulated book (the one holding ``manifest.json``). Returns one row per
+    (``loan_id``, ``as_of``), the keys of the snapshots (``as_of`` a month-end
+    ``datetime64[ns]``, ``loan_id`` categorical), with ``path_p_ge1 .. path_p_ge3`` from the
+    path-conditional oracle (knows the future capacity path) and ``pit_p_ge1 .. pit_p_ge3`` from
+    the point-in-time oracle (knows only the end of as_of): the fair yardstick for a model.
+
+    Raises
+    ------
+    TableReadError
+        If a truth table is missing, as in books simulated before the point-in-time oracle
+        existed: simulate them again.
+    """
+    directory = Path(folder) / TRUTH_DIR
+    path = read_table(directory, PATH_ORACLE_TABLE)
+    pit = read_table(directory, POINT_IN_TIME_TABLE)
+    keys = ["loan_id", "as_of"]
+    aligned = len(path) == len(pit) and all(path[k].equals(pit[k]) for k in keys)
+    if not aligned:
+        pit = path[keys].merge(pit, on=keys, how="left", validate="one_to_one")
+    return pd.DataFrame(
+        {
+            "loan_id": path["loan_id"].array,
+            "as_of": path["as_of"].astype("datetime64[ns]").to_numpy(),
+            **_at_least(path, "p_s", "path_p_ge"),
+            **_at_least(pit, "pit_p_s", "pit_p_ge"),
+        }
+    )

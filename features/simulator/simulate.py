@@ -19,6 +19,7 @@ from features.simulator.calendar import Calendar, days_to_datetime
 from features.simulator.config import SimulationConfig
 from features.simulator.events import draw_events
 from features.simulator.latent import draw_latent_paths
+from features.simulator.point_in_time_truth import compute_point_in_time_truth, replay_latent
 from features.simulator.population import Population, draw_population
 from features.simulator.ratings import draw_ratings
 from features.simulator.scenario import BASELINE, Scenario
@@ -26,13 +27,15 @@ from features.simulator.signals import draw_signals
 from features.simulator.truth import compute_truth
 from features.vocab import AREAS, BANKS, BORROWER_TYPES, INDUSTRIES, LOAN_STATUSES, PRODUCTS, SIZES
 
-_COMPONENTS = ("population", "latent", "ratings", "book", "signals", "events")
+#: One random stream each; new components go last so existing streams keep their draws.
+_COMPONENTS = ("population", "latent", "ratings", "book", "signals", "events", "point_in_time")
 #: Stages reported to ``on_stage``, in order.
 STAGES = (
     "borrowers",
     "party ratings",
     "loans and repayments",
     "ground truth",
+    "point-in-time ground truth",
     "operating signals",
     "events",
 )
@@ -168,16 +171,10 @@ def simulate_portfolio(
     calendar = Calendar(
         start=pd.Period(start, freq="M"), n_months=n_months, horizon=cfg.horizon_months
     )
-    rngs = dict(
-        zip(
-            _COMPONENTS,
-            (
-                np.random.default_rng(s)
-                for s in np.random.SeedSequence(seed).spawn(len(_COMPONENTS))
-            ),
-            strict=True,
-        )
+    seeds = dict(
+        zip(_COMPONENTS, np.random.SeedSequence(seed).spawn(len(_COMPONENTS)), strict=True)
     )
+    rngs = {name: np.random.default_rng(s) for name, s in seeds.items()}
 
     step("borrowers")
     pop = draw_population(n_borrowers, calendar, cfg.population, rngs["population"])
@@ -208,15 +205,31 @@ def simulate_portfolio(
     loan_row = loan_index.rows(om["borrower"], om["slot"])
     order = np.lexsort((om["as_of"], loan_row))
     month_end = calendar.month_end_day
+    keys = {
+        "loan_id": _cat(loan_row[order], loan_index.loan_ids),
+        "as_of": days_to_datetime(month_end[calendar.col(om["as_of"][order])]),
+    }
     loan_months = pd.DataFrame(
         {
-            "loan_id": _cat(loan_row[order], loan_index.loan_ids),
-            "as_of": days_to_datetime(month_end[calendar.col(om["as_of"][order])]),
+            **keys,
             "months_past_due": om["k"][order].astype(np.int8),
             **{name: values[order] for name, values in truth_arrays.items()},
         }
     )
-    del book, om, truth_arrays
+    del truth_arrays
+
+    step("point-in-time ground truth")
+    # A fresh generator on the latent seed replays the components draw_latent_paths summed.
+    known = replay_latent(
+        pop, latent, calendar, cfg.latent, scenario, np.random.default_rng(seeds["latent"])
+    )
+    pit_arrays = compute_point_in_time_truth(
+        om, known, calendar, cfg.latent, cfg.hazard, rngs["point_in_time"]
+    )
+    point_in_time = pd.DataFrame(
+        {**keys, **{name: values[order] for name, values in pit_arrays.items()}}
+    )
+    del book, om, known, pit_arrays
 
     step("operating signals")
     signals = draw_signals(pop, latent, calendar, cfg.signals, borrower_ids, rngs["signals"])
@@ -251,5 +264,10 @@ def simulate_portfolio(
         "events": events,
     }
     return SimulatedPortfolio(
-        tables=tables, truth={"loan_months": loan_months, "borrowers": truth_borrowers}
+        tables=tables,
+        truth={
+            "loan_months": loan_months,
+            "oracle_point_in_time": point_in_time,
+            "borrowers": truth_borrowers,
+        },
     )
