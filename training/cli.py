@@ -16,6 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from training.gates import GatePolicy
 
 app = typer.Typer(
@@ -50,6 +52,9 @@ def fit(
     ] = None,
     n_estimators: Annotated[int, typer.Option(min=10, help="Trees per severity threshold.")] = 400,
     seed: Annotated[int, typer.Option(help="Seed: same data and seed, same model.")] = 0,
+    n_jobs: Annotated[
+        int, typer.Option(min=1, help="LightGBM threads (1 on a machine shared with others).")
+    ] = 1,
     promote: Annotated[
         bool, typer.Option("--promote", help="Then judge it against the champion (as `promote`).")
     ] = False,
@@ -69,10 +74,18 @@ def fit(
     began = time.perf_counter()
     policy = _gate_policy(gates)  # a bad gates file is refused before hours of training
     tables = load_or_exit(data)
+    oracle = _ground_truth(data)
     try:
-        config = TrainingConfig.for_book(tables, n_estimators=n_estimators, random_state=seed)
-        with err.status("training: features, split, fit, calibration, evaluation"):
-            result = train_warning_model(tables, config)
+        config = TrainingConfig.for_book(
+            tables, n_estimators=n_estimators, random_state=seed, n_jobs=n_jobs
+        )
+        with err.status("training") as status:
+            result = train_warning_model(
+                tables,
+                config,
+                oracle=oracle,
+                on_stage=lambda stage: status.update(f"training: {stage}"),
+            )
     except ValueError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
@@ -98,6 +111,13 @@ def fit(
             f"{m.events:,}",
         )
     console.print(table)
+    evaluation = result.evaluation
+    compared = {**evaluation.baselines, **evaluation.oracle}
+    console.print(
+        f"12-month PD AUC on the same rows: model {evaluation.metrics[evaluation.top].auc:.3f}; "
+        + ", ".join(f"{name} {m.auc:.3f}" for name, m in compared.items()),
+        soft_wrap=True,
+    )
     console.print(
         f"model {run.model_name} version {run.version} registered as challenger "
         f"(run {run.run_id}, calibration {result.calibration_method}, "
@@ -165,6 +185,20 @@ def _promote(uri: str, model_name: str, policy: GatePolicy) -> None:
             f"decision tagged on version {outcome.challenger_version}"
         )
         raise typer.Exit(4)
+
+
+def _ground_truth(data: Path) -> pd.DataFrame | None:
+    """The simulator's oracles when ``data`` is a simulated book (never read by the model)."""
+    from features.io import TableReadError
+    from features.simulator.report import TRUTH_DIR, read_ground_truth
+
+    if not (data / TRUTH_DIR).is_dir():
+        return None
+    try:
+        return read_ground_truth(data)
+    except TableReadError as exc:
+        err.print(f"[yellow]note:[/yellow] no oracle comparison: {escape(str(exc))}")
+        return None
 
 
 def _how_to_see(uri: str) -> str:

@@ -177,8 +177,10 @@ def train_warning_model(
 ) -> TrainingResult:
     """Build features, split out of time, fit, calibrate and evaluate (see module docstring).
 
-    ``oracle`` (simulated books only): ground-truth P(S>=k) columns keyed by ``loan_id`` and
-    ``as_of`` (``features.simulator.report.read_ground_truth``), reported beside the model.
+    ``oracle`` (simulated books only): ground-truth ``<name>_p_ge<k>`` columns keyed by
+    ``loan_id`` and ``as_of`` (``features.simulator.report.read_ground_truth``: ``path`` knows
+    the future capacity path, ``pit`` only the latent state at as-of), reported beside the model
+    as ``oracle_<name>`` on the same rows.
     """
     if on_stage is not None:
         on_stage("features")
@@ -293,11 +295,11 @@ def evaluate(
     oracles: dict[str, BinaryMetrics] = {}
     if oracle is not None:
         truth = test[["loan_id", "as_of"]].merge(oracle, on=["loan_id", "as_of"], how="left")
-        for column in sorted(c for c in truth.columns if c.endswith(f"p_s{top}")):
+        for column in sorted(c for c in truth.columns if c.endswith(f"_p_ge{top}")):
             values = truth[column].to_numpy(dtype=float)[judged]
             if np.isnan(values).any():
                 raise ValueError(f"the ground truth lacks {column} for some test rows")
-            name = column.removesuffix(f"p_s{top}").rstrip("_") or "oracle"
+            name = "oracle_" + column.removesuffix(f"_p_ge{top}")
             oracles[name] = compute_binary_metrics(outcome, values)
             curves[name] = values
     return Evaluation(

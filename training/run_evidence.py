@@ -24,7 +24,7 @@ from training.plots import (
 )
 
 #: The oracle quoted as "the" oracle on the card: the fair, point-in-time one when present.
-CARD_ORACLE_PREFERENCE = ("oracle_pit", "oracle")
+CARD_ORACLE_PREFERENCE = ("oracle_pit", "oracle_path")
 
 
 def card_oracle(result: TrainingResult) -> tuple[str, float] | None:

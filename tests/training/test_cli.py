@@ -22,6 +22,9 @@ def test_fit_registers_a_challenger_and_says_where(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "registered as challenger" in result.output
     assert (tmp_path / "home" / "mlflow.db").is_file()
+    # a simulated book is compared with both oracles and both baselines on the same rows
+    for name in ("woe_scorecard", "lightgbm_default", "oracle_pit", "oracle_path"):
+        assert name in result.output
 
 
 def test_fit_refuses_a_book_too_short_to_split(tmp_path):
