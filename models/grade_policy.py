@@ -139,6 +139,93 @@ class GradePolicy(BaseModel):
         return rule.action_zh if language == "zh" else rule.action_en
 
 
+class MasterScale(BaseModel):
+    """The bank's master scale: the 12-month PD from which each grade above green starts.
+
+    The documented default (blue 1.5%, yellow 4%, orange 10%, red 25%) follows the usual shape
+    of a bank master scale: bands widening roughly geometrically with risk. Blue and yellow also
+    react to early-stage probabilities (any missed payment, 30+ DPD) because post-loan managers
+    want to see a loan slipping before its PD is high; ``early_signals`` says which.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pd_from: dict[str, float] = Field(
+        default_factory=lambda: {"blue": 0.015, "yellow": 0.04, "orange": 0.10, "red": 0.25}
+    )
+    early_signals: dict[str, str] = Field(
+        default_factory=lambda: {"blue": "p_s1", "yellow": "p_s2"}
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MasterScale:
+        if list(self.pd_from) != list(GRADES[1:]):
+            raise ValueError(f"pd_from must give, in order, the grades {', '.join(GRADES[1:])}")
+        edges = list(self.pd_from.values())
+        if edges != sorted(set(edges)) or not all(0 < e < 1 for e in edges):
+            raise ValueError("pd_from must rise strictly with the grade, inside (0, 1)")
+        unknown = {c for c in self.early_signals.values()} - {"p_s1", "p_s2"}
+        if unknown or not set(self.early_signals) <= set(self.pd_from):
+            raise ValueError("early_signals maps grades to p_s1 or p_s2")
+        return self
+
+
+def derive_policy(
+    proba: pd.DataFrame,
+    defaulted: np.ndarray,
+    scale: MasterScale | None = None,
+    version: str = "derived",
+    min_rows: int = 200,
+) -> GradePolicy:
+    """Default cut-offs set from validation data against the master scale.
+
+    Cut-offs on P(S>=3) are the master scale's PD edges (the PD is calibrated, so its value is
+    the rate to expect). An early-stage probability gets the cut-off at which, on the validation
+    rows, the observed default rate (isotonic in that probability) first reaches the grade's PD
+    edge: a loan above it defaults as often as the grade means, even if its own PD lags. A
+    grade the early signal never reaches (or reaches only on a handful of extreme rows: fewer
+    than ``min_rows / 4`` or 1% of rows above the cut-off) keeps only its PD cut-off. Actions
+    and DPD backstops are the default policy's; risk staff edit the resulting JSON like any
+    other.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    scale = scale or MasterScale()
+    y = np.asarray(defaulted, dtype=float)
+    if len(proba) != y.size:
+        raise ValueError(f"{len(proba)} probability rows but {y.size} outcomes")
+    if y.size < min_rows or y.min() == y.max():
+        raise ValueError(
+            f"deriving cut-offs needs at least {min_rows} validation rows with both outcomes"
+        )
+    base = GradePolicy()
+    rules = {}
+    for grade, rule in base.rules.items():
+        if grade == "green":
+            rules[grade] = rule
+            continue
+        cuts: dict[str, float | None] = dict.fromkeys(PROBABILITY_COLUMNS)
+        cuts["p_s3"] = scale.pd_from[grade]
+        signal = scale.early_signals.get(grade)
+        if signal is not None:
+            x = np.sort(proba[signal].to_numpy(dtype=float))
+            rate = IsotonicRegression(out_of_bounds="clip").fit(proba[signal], y).predict(x)
+            reached = np.flatnonzero(rate >= scale.pd_from[grade])
+            # a cut-off needs evidence: enough rows at or above it, not a lone extreme default
+            supported = reached.size and x.size - reached[0] >= max(min_rows // 4, x.size // 100)
+            cuts[signal] = round(float(x[reached[0]]), 4) if supported else None
+        rules[grade] = rule.model_copy(update=cuts)
+    edges = ", ".join(f"{g} {v:.1%}" for g, v in scale.pd_from.items())
+    policy = GradePolicy(
+        version=version,
+        description=f"Cut-offs from validation data against the master scale (PD from: {edges}); "
+        "early-signal cut-offs where the observed default rate reaches the grade's PD; "
+        "DPD backstops 1 / 30 / 90 days.",
+        rules=rules,
+    )
+    return policy
+
+
 def assign_grades(
     proba: pd.DataFrame, dpd: np.ndarray | pd.Series, policy: GradePolicy
 ) -> pd.Series:

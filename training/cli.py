@@ -18,6 +18,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from models.grade_policy import GradePolicy
     from training.gates import GatePolicy
 
 app = typer.Typer(
@@ -59,6 +60,13 @@ def fit(
         bool, typer.Option("--promote", help="Then judge it against the champion (as `promote`).")
     ] = False,
     gates: GatesOption = None,
+    grade_policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="Grade policy JSON edited by risk staff (default: cut-offs derived from the "
+            "calibration window against the master scale)."
+        ),
+    ] = None,
 ) -> None:
     """Train, evaluate on the last matured months, register as ``challenger``."""
     from features.cli import load_or_exit
@@ -72,7 +80,8 @@ def fit(
     )
 
     began = time.perf_counter()
-    policy = _gate_policy(gates)  # a bad gates file is refused before hours of training
+    policy = _gate_policy(gates)  # bad policy files are refused before hours of training
+    grading = _grade_policy(grade_policy)
     tables = load_or_exit(data)
     oracle = _ground_truth(data)
     try:
@@ -83,6 +92,7 @@ def fit(
             result = train_warning_model(
                 tables,
                 config,
+                policy=grading,
                 oracle=oracle,
                 on_stage=lambda stage: status.update(f"training: {stage}"),
             )
@@ -158,6 +168,24 @@ def _gate_policy(gates: Path | None) -> GatePolicy:
     except ValueError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
+
+
+def _grade_policy(path: Path | None) -> GradePolicy | None:
+    from pydantic import ValidationError
+
+    from models.grade_policy import GradePolicy
+
+    if path is None:
+        return None
+    try:
+        return GradePolicy.load(path)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] grade policy {escape(str(path))}: {exc.strerror or exc}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "file"
+        err.print(f"[red]error:[/red] grade policy {escape(str(path))}: {where}: {first['msg']}")
+    raise typer.Exit(2)
 
 
 def _promote(uri: str, model_name: str, policy: GatePolicy) -> None:

@@ -17,7 +17,13 @@ from pydantic import BaseModel, ConfigDict
 from features.party_index import PartyIndexUnifier, fit_party_index
 from features.snapshots import build_snapshots
 from models.calibration import METHODS, CalibratedGradedClassifier
-from models.grade_policy import GRADES, GradePolicy, assign_grades
+from models.grade_policy import (
+    GRADES,
+    PROBABILITY_COLUMNS,
+    GradePolicy,
+    assign_grades,
+    derive_policy,
+)
 from models.graded import GradedWarningClassifier
 from models.inputs import to_model_input
 from training.baselines import baseline_probabilities
@@ -153,6 +159,19 @@ def _choose_calibration(
     return min(scores, key=lambda m: (scores[m], m))
 
 
+def _probability_frame(
+    model: CalibratedGradedClassifier, X: pd.DataFrame, cumulative: np.ndarray | None = None
+) -> pd.DataFrame:
+    """``p_s1..p_s3`` for the grade policy (thresholds a binary model lacks are 0)."""
+    if cumulative is None:
+        cumulative = model.predict_cumulative(X)
+    proba = pd.DataFrame(cumulative, columns=[f"p_s{k}" for k in model.classes_[1:]])
+    for column in PROBABILITY_COLUMNS:
+        if column not in proba:
+            proba[column] = 0.0
+    return proba
+
+
 def grade_table(grades: pd.Series, defaulted: np.ndarray) -> pd.DataFrame:
     """Count, observed default rate and share of all defaults captured, per grade."""
     frame = pd.DataFrame({"grade": grades.to_numpy(), "default": defaulted})
@@ -205,7 +224,6 @@ def fit_on_snapshots(
     ``on_stage`` is told the name of each stage as it starts (``STAGES``), for progress display
     and stage timings.
     """
-    policy = policy or GradePolicy()
     step = on_stage or (lambda _stage: None)
     step("split")
     plan = SplitPlan(
@@ -235,13 +253,17 @@ def fit_on_snapshots(
     step("calibrate")
     method = _choose_calibration(base, X[cal], y[cal], snapshots.loc[cal, "borrower_id"])
     model = CalibratedGradedClassifier(base, method).fit(X[cal], y[cal])
+    if policy is None:  # cut-offs from the validation (calibration) window, master scale
+        performing = snapshots.loc[cal, "dpd_now"].to_numpy() < PERFORMING_DPD
+        policy = derive_policy(
+            _probability_frame(model, X[cal][performing]),
+            y[cal][performing] >= model.classes_[-1],
+            version=f"derived-{config.calibrate_until}",
+        )
 
     step("score test window")
     cumulative = model.predict_cumulative(X[test])
-    proba = pd.DataFrame(cumulative, columns=[f"p_s{k}" for k in model.classes_[1:]])
-    for column in ("p_s1", "p_s2", "p_s3"):
-        if column not in proba:
-            proba[column] = 0.0
+    proba = _probability_frame(model, X[test], cumulative)
     keys = snapshots.loc[test, [*TEST_COLUMNS]].reset_index(drop=True)
     grades = assign_grades(proba, keys["dpd_now"].to_numpy(), policy)
     test_frame = pd.concat([keys, proba], axis=1).assign(

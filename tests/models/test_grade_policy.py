@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from models.grade_policy import GRADES, GradePolicy, assign_grades
+from models.grade_policy import GRADES, GradePolicy, MasterScale, assign_grades, derive_policy
 
 POLICY = GradePolicy()
 
@@ -94,3 +94,43 @@ def test_grades_are_ordered_like_the_warning_scale():
     )
     assert list(grades.cat.categories) == list(GRADES)
     assert grades.is_monotonic_increasing
+
+
+def _validation(n: int = 40_000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    p1 = rng.uniform(0, 1, n)
+    p2 = p1 * rng.uniform(0.2, 0.6, n)
+    proba = pd.DataFrame({"p_s1": p1, "p_s2": p2, "p_s3": p2 * 0.3})
+    defaulted = rng.random(n) < 0.10 * p1  # the default rate rises linearly with P(S>=1)
+    return proba, defaulted
+
+
+def test_derived_cut_offs_follow_the_master_scale_and_the_validation_data():
+    proba, defaulted = _validation()
+    policy = derive_policy(proba, defaulted, version="derived-test")
+    scale = MasterScale()
+    for grade, edge in scale.pd_from.items():
+        assert policy.rules[grade].p_s3 == edge
+    # observed default rate 0.10 * p_s1 reaches blue's 1.5% near p_s1 = 0.15
+    assert policy.rules["blue"].p_s1 == pytest.approx(0.15, abs=0.05)
+    # yellow's 4% needs P(S>=1) near 0.4, which goes with P(S>=2) near 0.4 x 0.3 to 0.4
+    assert policy.rules["yellow"].p_s2 == pytest.approx(0.14, abs=0.05)
+    assert policy.rules["red"].min_dpd == 90  # backstops stay
+    assert GradePolicy.model_validate_json(policy.to_json()) == policy
+
+
+def test_a_signal_that_never_reaches_the_grade_keeps_only_the_pd_cut_off():
+    proba, defaulted = _validation()
+    scale = MasterScale(pd_from={"blue": 0.5, "yellow": 0.6, "orange": 0.7, "red": 0.8})
+    policy = derive_policy(proba, defaulted, scale)
+    assert policy.rules["blue"].p_s1 is None and policy.rules["blue"].p_s3 == 0.5
+
+
+def test_derivation_refuses_thin_data_and_bad_scales():
+    proba, defaulted = _validation(100)
+    with pytest.raises(ValueError, match="at least 200"):
+        derive_policy(proba, defaulted)
+    with pytest.raises(ValueError, match="rows but"):
+        derive_policy(proba, defaulted[:50])
+    with pytest.raises(ValueError, match="rise strictly"):
+        MasterScale(pd_from={"blue": 0.1, "yellow": 0.05, "orange": 0.2, "red": 0.3})

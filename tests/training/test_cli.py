@@ -74,3 +74,14 @@ def test_fit_promote_then_promote_again_and_refusals(tmp_path):
     typo.write_text('{"max_eec": 0.05}')
     bad = runner.invoke(app, ["promote", "--tracking-uri", uri, "--gates", str(typo)])
     assert bad.exit_code == 2 and "max_eec" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_bad_grade_policy_is_refused_before_training(tmp_path):
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"version": "x", "rules": {"green": {}}}')
+    result = runner.invoke(
+        app, ["fit", "--data", str(tmp_path / "book"), "--grade-policy", str(policy)]
+    )
+    assert result.exit_code == 2
+    assert "grade policy" in result.output and "rules" in result.output
+    assert "Traceback" not in result.output
