@@ -51,7 +51,9 @@ def fit(
         str | None,
         typer.Option(help="MLflow tracking URI (default: SQLite store under $EWS_HOME)."),
     ] = None,
-    n_estimators: Annotated[int, typer.Option(min=10, help="Trees per severity threshold.")] = 400,
+    n_estimators: Annotated[
+        int | None, typer.Option(min=10, help="Trees per severity threshold (default 200).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed: same data and seed, same model.")] = 0,
     n_jobs: Annotated[
         int, typer.Option(min=1, help="LightGBM threads (1 on a machine shared with others).")
@@ -85,9 +87,8 @@ def fit(
     tables = load_or_exit(data)
     oracle = _ground_truth(data)
     try:
-        config = TrainingConfig.for_book(
-            tables, n_estimators=n_estimators, random_state=seed, n_jobs=n_jobs
-        )
+        overrides = {} if n_estimators is None else {"n_estimators": n_estimators}
+        config = TrainingConfig.for_book(tables, random_state=seed, n_jobs=n_jobs, **overrides)
         with err.status("training") as status:
             result = train_warning_model(
                 tables,

@@ -58,10 +58,16 @@ class TrainingConfig(BaseModel):
     test_until: str
     horizon: int = 12
     test_borrower_share: float = 0.3
-    n_estimators: int = 400
+    # Small, regularised trees: training and calibration windows share borrowers whose 12-month
+    # outcomes overlap, so deeper or more trees memorise borrowers and lose out of time
+    # (measured in docs/training.md).
+    n_estimators: int = 200
     learning_rate: float = 0.03
-    num_leaves: int = 31
-    min_child_samples: int = 100
+    num_leaves: int = 15
+    min_child_samples: int = 500
+    subsample: float = 0.8
+    colsample_bytree: float = 0.5
+    reg_lambda: float = 5.0
     random_state: int = 0
     n_jobs: int = 1
 
@@ -246,6 +252,9 @@ def fit_on_snapshots(
         learning_rate=config.learning_rate,
         num_leaves=config.num_leaves,
         min_child_samples=config.min_child_samples,
+        subsample=config.subsample,
+        colsample_bytree=config.colsample_bytree,
+        reg_lambda=config.reg_lambda,
         monotone={k: v for k, v in MONOTONE_FEATURES.items() if k in X.columns},
         random_state=config.random_state,
         n_jobs=config.n_jobs,
