@@ -30,13 +30,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## Create .venv and install the project with pinned versions
 
-demo: $(STAMP) ## Simulate and validate a book, publish the cross-walk, build snapshots, train and register
+demo: $(STAMP) ## Simulate and validate a book, publish the cross-walk, build snapshots, train, register, promote
 	$(BIN)/ews-data simulate --borrowers $(DEMO_BORROWERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(PORTFOLIO)
 	$(BIN)/ews-data validate $(PORTFOLIO)
 	$(BIN)/ews-data summary $(PORTFOLIO)
 	$(BIN)/ews-data crosswalk $(PORTFOLIO) --fit-until 2024-06-30
 	$(BIN)/ews-data features --data $(PORTFOLIO) --as-of 2024-01:2025-12 --out $(EWS_HOME)/data/snapshots.parquet
-	$(BIN)/ews-train fit --data $(PORTFOLIO)
+	$(BIN)/ews-train fit --data $(PORTFOLIO) --promote
 
 test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest

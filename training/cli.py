@@ -6,6 +6,7 @@ went, exit non-zero with a one-line reason on bad input or an unusable tracking 
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -133,7 +134,7 @@ def fit(
         f"model {run.model_name} version {run.version} registered as challenger "
         f"(run {run.run_id}, calibration {result.calibration_method}, "
         f"{time.perf_counter() - began:.0f} s)\ntracking: {uri}\n"
-        f"see it: {_how_to_see(uri)}",
+        f"see it: {_how_to_see(uri, run.experiment_id, run.run_id)}",
         soft_wrap=True,
     )
     if promote:
@@ -206,12 +207,14 @@ def _promote(uri: str, model_name: str, policy: GatePolicy) -> None:
     elif outcome.promoted:
         console.print(
             f"[green]promoted[/green]: {model_name} version {outcome.challenger_version} is now "
-            f"champion (was {outcome.champion_version or 'none'}); decision tagged on the version"
+            f"champion (was {outcome.champion_version or 'none'}); decision tagged on the version",
+            soft_wrap=True,
         )
     else:
         console.print(
             f"[red]rejected[/red]: champion stays {outcome.champion_version or 'none'}; "
-            f"decision tagged on version {outcome.challenger_version}"
+            f"decision tagged on version {outcome.challenger_version}",
+            soft_wrap=True,
         )
         raise typer.Exit(4)
 
@@ -230,8 +233,13 @@ def _ground_truth(data: Path) -> pd.DataFrame | None:
         return None
 
 
-def _how_to_see(uri: str) -> str:
-    """A server's own page, or the command that opens the MLflow UI on an embedded store."""
+def _how_to_see(uri: str, experiment_id: str, run_id: str) -> str:
+    """The run's page on a server, or how to open the MLflow UI on an embedded store."""
+    page = f"#/experiments/{experiment_id}/runs/{run_id}"
     if uri.startswith(("http://", "https://")):
-        return f"open {uri} in a browser"
-    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"
+        return f"{uri.rstrip('/')}/{page}"
+    mlflow = Path(sys.executable).with_name("mlflow")
+    return (
+        f"{mlflow if mlflow.exists() else 'mlflow'} ui --backend-store-uri {uri} "
+        f"--host 127.0.0.1 --port 5000, then http://127.0.0.1:5000/{page}"
+    )

@@ -40,6 +40,7 @@ class RegisteredRun:
     model_name: str
     version: str
     tracking_uri: str
+    experiment_id: str
 
 
 def default_tracking_uri(home: Path) -> str:
@@ -63,6 +64,7 @@ def open_registry(tracking_uri: str) -> Any:
     by ``models:/`` URI reads), checked by one cheap call so an unusable store fails here, as one
     ``TrackingError`` line, and not half-way through a run."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
     from mlflow import MlflowClient
 
@@ -144,4 +146,4 @@ def log_training(
         except Exception:
             mlflow.set_tag("status", "failed")
             raise
-    return RegisteredRun(run.info.run_id, model_name, version, tracking_uri)
+    return RegisteredRun(run.info.run_id, model_name, version, tracking_uri, experiment_id)
