@@ -89,8 +89,14 @@ def read_ground_truth(folder: Path | str) -> pd.DataFrame:
         existed: simulate them again.
     """
     directory = Path(folder) / TRUTH_DIR
-    path = read_table(directory, PATH_ORACLE_TABLE)
-    pit = read_table(directory, POINT_IN_TIME_TABLE)
+    return ground_truth_frame(
+        {name: read_table(directory, name) for name in (PATH_ORACLE_TABLE, POINT_IN_TIME_TABLE)}
+    )
+
+
+def ground_truth_frame(truth: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``read_ground_truth`` of a simulation held in memory (``SimulationResult.truth``)."""
+    path, pit = truth[PATH_ORACLE_TABLE], truth[POINT_IN_TIME_TABLE]
     keys = ["loan_id", "as_of"]
     aligned = len(path) == len(pit) and all(path[k].equals(pit[k]) for k in keys)
     if not aligned:
