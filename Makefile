@@ -50,10 +50,12 @@ typecheck: $(STAMP) ## mypy over the packages
 
 check: lint typecheck test ## Lint, type-check and test
 
-bench: $(STAMP) ## Benchmarks: simulator and snapshots on 100,000 borrowers x 36 months
+bench: $(STAMP) ## Benchmarks: simulator, snapshots (100,000 borrowers) and training on 1,000,000 rows
 	$(BIN)/python benchmarks/bench_simulator.py --borrowers 100000 --months 36
 	test -d $(EWS_HOME)/data/book100k || $(BIN)/ews-data simulate -n 100000 -m 36 --out $(EWS_HOME)/data/book100k
 	$(BIN)/python benchmarks/bench_snapshots.py --book $(EWS_HOME)/data/book100k
+	test -d $(EWS_HOME)/data/book130k48 || $(BIN)/ews-data simulate -n 130000 -m 48 --out $(EWS_HOME)/data/book130k48
+	$(BIN)/python benchmarks/bench_training.py --book $(EWS_HOME)/data/book130k48
 
 lock: ## Re-resolve the pinned versions into constraints.txt (needs the network to PyPI)
 	rm -rf /tmp/ews-lock && $(PYTHON) -m venv /tmp/ews-lock

@@ -7,8 +7,11 @@ fit of the graded classifier, choice and fit of calibration, scoring the test wi
 baselines and the evaluation. Reading and snapshots are timed separately (issue 3 measured
 them); the figure the target is about is the training time.
 
-    ews-data simulate -n 100000 -m 48 --out .ews/data/book100k48
-    python benchmarks/bench_training.py --book .ews/data/book100k48 --train-rows 1000000
+    ews-data simulate -n 130000 -m 48 --out .ews/data/book130k48
+    python benchmarks/bench_training.py --book .ews/data/book130k48 --train-rows 1000000
+
+One LightGBM thread is the default: on a machine whose cores are busy with other work, two
+OpenMP threads spin-wait and ran 3x slower than one (measured in docs/training.md).
 """
 
 from __future__ import annotations
@@ -71,15 +74,15 @@ print(json.dumps({
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--book", default=".ews/data/book100k48")
+    parser.add_argument("--book", default=".ews/data/book130k48")
     parser.add_argument("--train-rows", type=int, default=1_000_000)
-    parser.add_argument("--n-jobs", type=int, default=2, help="LightGBM threads")
+    parser.add_argument("--n-jobs", type=int, default=1, help="LightGBM threads (the default 1)")
     parser.add_argument("--n-estimators", type=int, default=None, help="default: the config's")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     if not Path(args.book).is_dir():
         sys.exit(
-            f"{args.book} not found: run `ews-data simulate -n 100000 -m 48 --out {args.book}`"
+            f"{args.book} not found: run `ews-data simulate -n 130000 -m 48 --out {args.book}`"
         )
     from training.pipeline import TrainingConfig
 
