@@ -85,6 +85,9 @@ def fit(
     began = time.perf_counter()
     policy = _gate_policy(gates)  # bad policy files are refused before hours of training
     grading = _grade_policy(grade_policy)
+    home = get_settings().home
+    uri = tracking_uri or default_tracking_uri(home)
+    _check_store(uri)  # an unreachable tracking server is found before training, not after
     tables = load_or_exit(data)
     oracle = _ground_truth(data)
     try:
@@ -101,8 +104,6 @@ def fit(
     except ValueError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    home = get_settings().home
-    uri = tracking_uri or default_tracking_uri(home)
     try:
         with err.status("logging to MLflow"):
             run = log_training(result, uri, home / "mlartifacts", data_fingerprint(tables))
@@ -160,6 +161,16 @@ def promote_command(
 
     policy = _gate_policy(gates)
     _promote(tracking_uri or default_tracking_uri(get_settings().home), model_name, policy)
+
+
+def _check_store(uri: str) -> None:
+    from training.tracking import TrackingError, open_registry
+
+    try:
+        open_registry(uri)
+    except TrackingError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(3) from None
 
 
 def _gate_policy(gates: Path | None) -> GatePolicy:

@@ -85,3 +85,13 @@ def test_a_bad_grade_policy_is_refused_before_training(tmp_path):
     assert result.exit_code == 2
     assert "grade policy" in result.output and "rules" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_unreachable_tracking_server_is_found_before_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    result = runner.invoke(
+        app, ["fit", "--data", str(tmp_path / "no-book"), "--tracking-uri", "http://127.0.0.1:9"]
+    )
+    assert result.exit_code == 3, result.output
+    assert "not usable" in result.output and "Traceback" not in result.output
