@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -47,7 +47,24 @@ def _main() -> None:
 
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Option("--data", help="Portfolio folder (validated first).")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Portfolio folder (validated first).")
+    ] = None,
+    features_table: Annotated[
+        Path | None,
+        typer.Option(help="Or: your own feature table, CSV or Parquet, one row per loan."),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="Feature table: target column, binary or ordinal severity 0..K."),
+    ] = None,
+    fold_column: Annotated[
+        str | None, typer.Option(help="Feature table: one model per fold of this column.")
+    ] = None,
+    oof_out: Annotated[
+        Path | None,
+        typer.Option(help="Feature table: write out-of-fold predictions (.csv or .parquet)."),
+    ] = None,
     tracking_uri: Annotated[
         str | None,
         typer.Option(help="MLflow tracking URI (default: SQLite store under $EWS_HOME)."),
@@ -71,7 +88,28 @@ def fit(
         ),
     ] = None,
 ) -> None:
-    """Train, evaluate on the last matured months, register as ``challenger``."""
+    """Train, evaluate out of time (or out of fold), register as ``challenger``."""
+    table_options = {"--target": target, "--fold-column": fold_column, "--oof-out": oof_out}
+    if (data is None) == (features_table is None):
+        _refuse("give either --data DIR (a portfolio) or --features-table FILE, not both")
+    if features_table is not None:
+        portfolio_only = {
+            "--promote": promote or None,
+            "--grade-policy": grade_policy,
+            "--gates": gates,
+            "--n-estimators": n_estimators,
+        }
+        given = [name for name, value in portfolio_only.items() if value is not None]
+        if given:
+            _refuse(f"{', '.join(given)} apply to portfolio runs (--data), not to a feature table")
+        if target is None:
+            _refuse("--features-table needs --target COLUMN")
+        _fit_feature_table(features_table, target, fold_column, oof_out, tracking_uri, seed, n_jobs)
+        return
+    given = [name for name, value in table_options.items() if value is not None]
+    if given:
+        _refuse(f"{', '.join(given)} apply to --features-table, not to a portfolio (--data)")
+    assert data is not None
     from features.cli import load_or_exit
     from features.settings import get_settings
     from training.pipeline import TrainingConfig, train_warning_model
@@ -161,6 +199,80 @@ def promote_command(
 
     policy = _gate_policy(gates)
     _promote(tracking_uri or default_tracking_uri(get_settings().home), model_name, policy)
+
+
+def _refuse(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _fit_feature_table(
+    path: Path,
+    target: str,
+    fold_column: str | None,
+    oof_out: Path | None,
+    tracking_uri: str | None,
+    seed: int,
+    n_jobs: int,
+) -> None:
+    """Bring-your-own feature table: validate, cross-fit, write out-of-fold predictions, fit
+    on every row, track and register (``feature-table-warning@challenger``)."""
+    import hashlib
+
+    from features.settings import get_settings
+    from training.cross_fit import FeatureTableClassifier, cross_fit, fit_final, write_oof
+    from training.feature_table import load_feature_table
+    from training.tracking import TrackingError, default_tracking_uri, log_feature_table_run
+
+    began = time.perf_counter()
+    home = get_settings().home
+    uri = tracking_uri or default_tracking_uri(home)
+    if oof_out is not None and oof_out.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        _refuse(f"{oof_out.name}: out-of-fold file must end in .csv or .parquet")
+    if oof_out is not None and not oof_out.parent.is_dir():
+        _refuse(f"{oof_out.parent}: no such folder for the out-of-fold file")
+    try:
+        table = load_feature_table(path, target, fold_column)
+    except ValueError as exc:
+        _refuse(str(exc))
+    _check_store(uri)  # after the table: a bad table leaves no trace, not even a new store
+    for note in table.notes:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}")
+    estimator = FeatureTableClassifier(random_state=seed, n_jobs=n_jobs)
+    try:
+        with err.status("cross-fitting one model per fold"):
+            cross = cross_fit(table, seed, estimator=estimator)
+        if oof_out is not None:
+            write_oof(cross.oof, oof_out)
+        with err.status("fitting the final model on every row"):
+            model = fit_final(table, seed, estimator=estimator)
+    except ValueError as exc:
+        _refuse(str(exc))
+    fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        with err.status("logging to MLflow"):
+            run = log_feature_table_run(table, cross, model, uri, home / "mlartifacts", fingerprint)
+    except TrackingError as exc:
+        _refuse(str(exc), 3)
+
+    grid = Table(title=f"out of fold: P(S>={table.max_severity})", show_edge=False)
+    for column in ("fold", "train rows", "scored", "trees", "AUC", "KS", "ECE"):
+        grid.add_column(column, justify="left" if column == "fold" else "right")
+    for f in cross.folds:
+        m = f.metrics
+        cells = ("-", "-", "-") if m is None else (f"{m.auc:.4f}", f"{m.ks:.3f}", f"{m.ece:.4f}")
+        grid.add_row(str(f.label), f"{f.train_rows:,}", f"{f.test_rows:,}", str(f.n_trees), *cells)
+    m = cross.metrics
+    grid.add_row("all", "", f"{m.n:,}", "", f"{m.auc:.4f}", f"{m.ks:.3f}", f"{m.ece:.4f}")
+    console.print(grid)
+    if oof_out is not None:
+        console.print(f"out-of-fold predictions: {oof_out}")
+    console.print(
+        f"model {run.model_name} version {run.version} registered as challenger "
+        f"(run {run.run_id}, {time.perf_counter() - began:.0f} s)\ntracking: {uri}\n"
+        f"see it: {_how_to_see(uri, run.experiment_id, run.run_id)}",
+        soft_wrap=True,
+    )
 
 
 def _check_store(uri: str) -> None:

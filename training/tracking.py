@@ -12,19 +12,25 @@ marked failed and no alias points at the half-made version.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from training.cross_fit import CrossFitResult
+from training.feature_table import FeatureTable
 from training.pipeline import TrainingResult
 from training.run_evidence import write_evidence
 
 MODEL_NAME = "red-credit-warning"
 EXPERIMENT = "red-credit-warning"
+FEATURE_TABLE_MODEL_NAME = "feature-table-warning"
+FEATURE_TABLE_EXPERIMENT = "feature-table"
 CHALLENGER, CHAMPION = "challenger", "champion"
 
 
@@ -85,58 +91,45 @@ def _requirements() -> list[str]:
     return [f"{p}=={version(p)}" for p in packages]
 
 
-def log_training(
-    result: TrainingResult,
+def _experiment_id(client: Any, name: str, tracking_uri: str, artifact_root: Path) -> str:
+    """The experiment's id, created if new. A tracking server stores artifacts itself
+    (proxied as ``mlflow-artifacts:``); only an embedded store needs a folder of ours."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    served = tracking_uri.startswith(("http://", "https://"))
+    location = None if served else artifact_root.resolve().as_uri()
+    return str(client.create_experiment(name, artifact_location=location))
+
+
+def _register(
     tracking_uri: str,
     artifact_root: Path,
-    fingerprint: str,
-    model_name: str = MODEL_NAME,
+    experiment: str,
+    model_name: str,
+    model: Any,
+    sample: pd.DataFrame,
+    log_run: Callable[[Path], None],
 ) -> RegisteredRun:
-    """Log ``result`` as one MLflow run and register its model as ``challenger``."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    """One run: ``log_run`` logs params, metrics and files into a folder that becomes
+    ``evidence/``; then the model is logged with its signature and registered as challenger.
+    A failure tags the run failed and leaves every alias where it was."""
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
     client = open_registry(tracking_uri)
-    # A tracking server stores artifacts itself (proxied as mlflow-artifacts:); only an embedded
-    # store needs a folder of ours.
-    served = tracking_uri.startswith(("http://", "https://"))
-    artifact_location = None if served else artifact_root.resolve().as_uri()
-    experiment = client.get_experiment_by_name(EXPERIMENT)
-    experiment_id = (
-        experiment.experiment_id
-        if experiment is not None
-        else client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
-    )
-
-    config = result.config.model_dump()
-    sample = result.reference.head(5)
+    experiment_id = _experiment_id(client, experiment, tracking_uri, artifact_root)
     with mlflow.start_run(experiment_id=experiment_id, run_name="retrain") as run:
         try:
-            mlflow.log_params({**config, "calibration": result.calibration_method})
-            mlflow.log_param("data_fingerprint", fingerprint)
-            mlflow.log_param("grade_policy_version", result.policy.version)
-            for threshold, metrics in result.metrics.items():
-                mlflow.log_metrics(
-                    {f"{threshold}_{k}": float(v) for k, v in asdict(metrics).items()}
-                )
-            mlflow.log_metrics({f"rows_{k}": v for k, v in result.row_counts.items()})
-            evaluation = result.evaluation
-            mlflow.log_metrics(
-                {f"baseline_{k}_auc": m.auc for k, m in evaluation.baselines.items()}
-                | {f"baseline_{k}_ece": m.ece for k, m in evaluation.baselines.items()}
-                | {f"{k}_auc": m.auc for k, m in evaluation.oracle.items()}
-                | {f"model_over_{k}_auc": r for k, r in evaluation.oracle_ratio.items()}
-            )
             with tempfile.TemporaryDirectory() as tmp:
-                write_evidence(result, Path(tmp), fingerprint, model_name)
+                log_run(Path(tmp))
                 mlflow.log_artifacts(tmp, artifact_path="evidence")
             info = mlflow.sklearn.log_model(
-                result.model,
+                model,
                 name="model",
                 serialization_format="cloudpickle",
-                signature=infer_signature(sample, result.model.predict_cumulative(sample)),
+                signature=infer_signature(sample, model.predict_cumulative(sample)),
                 input_example=sample,
                 pip_requirements=_requirements(),
                 registered_model_name=model_name,
@@ -147,3 +140,75 @@ def log_training(
             mlflow.set_tag("status", "failed")
             raise
     return RegisteredRun(run.info.run_id, model_name, version, tracking_uri, experiment_id)
+
+
+def log_training(
+    result: TrainingResult,
+    tracking_uri: str,
+    artifact_root: Path,
+    fingerprint: str,
+    model_name: str = MODEL_NAME,
+) -> RegisteredRun:
+    """Log ``result`` as one MLflow run and register its model as ``challenger``."""
+    import mlflow
+
+    def log_run(folder: Path) -> None:
+        evaluation = result.evaluation
+        mlflow.log_params({**result.config.model_dump(), "calibration": result.calibration_method})
+        mlflow.log_param("data_fingerprint", fingerprint)
+        mlflow.log_param("grade_policy_version", result.policy.version)
+        for threshold, metrics in result.metrics.items():
+            mlflow.log_metrics({f"{threshold}_{k}": float(v) for k, v in asdict(metrics).items()})
+        mlflow.log_metrics(
+            {f"rows_{k}": v for k, v in result.row_counts.items()}
+            | {f"baseline_{k}_auc": m.auc for k, m in evaluation.baselines.items()}
+            | {f"baseline_{k}_ece": m.ece for k, m in evaluation.baselines.items()}
+            | {f"{k}_auc": m.auc for k, m in evaluation.oracle.items()}
+            | {f"model_over_{k}_auc": r for k, r in evaluation.oracle_ratio.items()}
+        )
+        write_evidence(result, folder, fingerprint, model_name)
+
+    sample = result.reference.head(5)
+    return _register(
+        tracking_uri, artifact_root, EXPERIMENT, model_name, result.model, sample, log_run
+    )
+
+
+def log_feature_table_run(
+    table: FeatureTable,
+    cross: CrossFitResult,
+    model: Any,
+    tracking_uri: str,
+    artifact_root: Path,
+    fingerprint: str,
+    model_name: str = FEATURE_TABLE_MODEL_NAME,
+) -> RegisteredRun:
+    """Log a feature-table run (out-of-fold evidence, the model fitted on every row) in its
+    own experiment and register it as ``challenger`` under its own name: its inputs are the
+    bank's columns, not the snapshot contract, so it never competes with the portfolio model."""
+    import mlflow
+
+    def log_run(folder: Path) -> None:
+        mlflow.log_params(
+            {
+                "source": table.source,
+                "target": table.target,
+                "target_levels": json.dumps([str(v) for v in table.levels], ensure_ascii=False),
+                "fold_column": table.fold_column or "none",
+                "evaluation": cross.scheme,
+                "rows": int(table.y.size),
+                "features": table.features.shape[1],
+                "data_fingerprint": fingerprint,
+                "random_state": model.random_state,
+            }
+        )
+        mlflow.log_metrics({f"oof_{k}": float(v) for k, v in asdict(cross.metrics).items()})
+        cross.oof.to_parquet(folder / "out_of_fold.parquet", index=False)
+        (folder / "notes.txt").write_text("\n".join(table.notes) + "\n", encoding="utf-8")
+        folds = [{**asdict(f), "label": str(f.label)} for f in cross.folds]
+        (folder / "folds.json").write_text(json.dumps(folds, indent=2, default=str))
+
+    sample = table.features.head(5)
+    return _register(
+        tracking_uri, artifact_root, FEATURE_TABLE_EXPERIMENT, model_name, model, sample, log_run
+    )
