@@ -15,7 +15,9 @@ Decisions, each made so that the same file always gives the same table:
   integers, as booleans, or as a two-level text pair whose adverse side is unambiguous
   (``yes``/``no``, ``bad``/``good``, ``default``/``non-default``, ``违约``/``正常`` ...). Any other
   text is refused: guessing which level is the bad one would invert the model. A level that is
-  not a non-negative integer, or a gap (``0, 1, 3``; ``1, 2`` with no 0), is an unknown level.
+  not a non-negative integer, or a gap (``0, 1, 3``; ``1, 2, 3`` with no 0), is an unknown level;
+  exactly two integer codes above 0 (German credit's ``1`` good / ``2`` bad) are a binary
+  target whose higher code is the adverse outcome (higher = worse, as for severities).
   Rows whose target is missing are left out and counted in the notes; every level needs at
   least ``MIN_LEVEL_ROWS`` rows.
 * **Features**: numbers become float64 (also ``1,234.5`` and ``12.5%``); dates become days
@@ -258,6 +260,11 @@ def prepare_feature_table(
     y, levels, usable = _encode_target(frame[target], target, source)
     if not usable.all():
         notes.append(f"{int((~usable).sum())} row(s) with no target value {target!r} left out")
+    if levels != tuple(range(len(levels))) and all(isinstance(v, int) for v in levels):
+        notes.append(
+            f"target {target!r} has two codes, {levels[0]} and {levels[1]}: {levels[1]} is "
+            "taken as the adverse outcome (higher = worse)"
+        )
     rows = np.flatnonzero(usable).astype(np.int64)
     kept = frame.loc[usable].reset_index(drop=True)
     folds = None
@@ -329,6 +336,13 @@ def _encode_severities(
         raise FeatureTableError(
             f"{source}: target {target!r} is constant ({_show(distinct[0])} on every usable row)"
         )
+    if distinct.size == 2 and distinct[0] > 0:
+        # Two coded levels such as German credit's 1 = good / 2 = bad: binary, and on the
+        # ordinal convention (higher = worse) the higher code is the adverse outcome.
+        y = (numbers == distinct[1]).astype(np.int64)
+        levels = (int(distinct[0]), int(distinct[1]))
+        _check_level_counts(y, levels, target, source)
+        return y, levels
     absent = sorted(set(range(int(distinct[-1]) + 1)) - set(distinct.astype(int).tolist()))
     if absent:
         shown = ", ".join(_show(v) for v in distinct)

@@ -158,7 +158,7 @@ def _with(column: str, values) -> pd.DataFrame:
             "fold",
             "unknown level 3: levels 0, 1, 3 skip severity 2",
         ),
-        (_with("severity", np.resize([1, 2], 480)), "severity", "fold", "skip severity 0"),
+        (_with("severity", np.resize([1, 2, 3], 480)), "severity", "fold", "skip severity 0"),
         (
             _with("severity", np.where(np.arange(480) % 90 == 7, "watch", ["good", "bad"] * 240)),
             "severity",
@@ -354,3 +354,13 @@ def test_write_oof_round_trips_and_leaves_no_temporary_file(tmp_path, binary_run
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
     with pytest.raises(ValueError, match="must end in .csv or .parquet"):
         write_oof(result.oof, tmp_path / "oof.xlsx")
+
+
+def test_two_integer_codes_are_a_binary_target_with_the_higher_one_adverse(tmp_path):
+    """German credit codes 1 = good, 2 = bad."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "credit": np.resize([1, 1, 2], 300)})
+    table = prepare_feature_table(frame, "credit")
+    assert table.levels == (1, 2) and table.max_severity == 1
+    np.testing.assert_array_equal(table.y, (frame["credit"] == 2).astype(int))
+    assert any("2 is taken as the adverse outcome" in note for note in table.notes)
