@@ -23,7 +23,7 @@ from features.simulator import simulate_portfolio
 from tests.integration.servers import tracking_uri
 from training.cli import app as train_app
 from training.pipeline import TrainingConfig, train_warning_model
-from training.tracking import CHALLENGER, MODEL_NAME, data_fingerprint, log_training
+from training.tracking import CHALLENGER, CHAMPION, MODEL_NAME, data_fingerprint, log_training
 
 #: Evidence every run must carry (more may be added; these are the ones relied on downstream).
 EVIDENCE = {
@@ -135,6 +135,29 @@ def test_alias_over_plain_rest(logged, mlflow_server):
     assert body["model_version"]["version"] == registered.version
     assert body["model_version"]["run_id"] == registered.run_id
     assert CHALLENGER in body["model_version"]["aliases"]
+
+
+def test_challenger_is_promoted_over_http_and_champion_loads_back(trained, logged, client):
+    import mlflow.sklearn
+
+    from training.gates import GatePolicy
+    from training.promotion import promote_challenger
+
+    _, result = trained
+    registered, _ = logged
+    relaxed = GatePolicy(max_ece=0.05, segment_auc_floor=0.5)
+    with tracking_uri(None):
+        outcome = promote_challenger(registered.tracking_uri, policy=relaxed)
+        assert outcome.promoted and outcome.challenger_version == registered.version
+        champion = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHAMPION}")
+    assert client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version == registered.version
+    tags = client.get_model_version(MODEL_NAME, registered.version).tags
+    assert tags["promotion.decision"] == "promoted"
+    assert "calibration passed" in tags["promotion.reasons"]
+    sample = result.reference.head(50)
+    np.testing.assert_array_equal(
+        champion.predict_cumulative(sample), result.model.predict_cumulative(sample)
+    )
 
 
 def test_ews_train_fit_registers_a_new_version_on_the_server(
