@@ -18,7 +18,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from models.graded import GradedWarningClassifier, class_probabilities
+from models.graded import CumulativeClassifierMixin, GradedWarningClassifier
 
 METHODS = ("isotonic", "sigmoid")
 _EPS = 1e-6
@@ -29,7 +29,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-class CalibratedGradedClassifier(ClassifierMixin, BaseEstimator):
+class CalibratedGradedClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEstimator):
     """A fitted ``GradedWarningClassifier`` with per-threshold calibration.
 
     Parameters
@@ -82,12 +82,3 @@ class CalibratedGradedClassifier(ClassifierMixin, BaseEstimator):
             else:
                 columns.append(model.predict_proba(_logit(raw[:, k])[:, None])[:, 1])
         return np.minimum.accumulate(np.column_stack(columns), axis=1)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Probability of each class (columns follow ``classes_``)."""
-        return class_probabilities(self.predict_cumulative(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]

@@ -35,7 +35,36 @@ def class_probabilities(cumulative: np.ndarray) -> np.ndarray:
     return bounds[:, :-1] - bounds[:, 1:]
 
 
-class GradedWarningClassifier(ClassifierMixin, BaseEstimator):
+class CumulativeClassifierMixin:
+    """Class probabilities and predictions of a classifier defined by ``predict_cumulative``.
+
+    Every graded model here (trees per threshold, their calibrated form, the feature-table
+    model) is an ordinal classifier whose primary output is P(y >= class k); the rest of the
+    scikit-learn contract follows from it in one way, kept in one place. Missing values are
+    allowed: LightGBM routes them itself.
+    """
+
+    classes_: np.ndarray
+
+    def predict_cumulative(self, X: Any) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability of each class (columns follow ``classes_``)."""
+        return class_probabilities(self.predict_cumulative(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class."""
+        proba = self.predict_proba(X)  # checks fitted before classes_ is read
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class GradedWarningClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEstimator):
     """One LightGBM per severity threshold, monotone across thresholds.
 
     Parameters
@@ -157,17 +186,3 @@ class GradedWarningClassifier(ClassifierMixin, BaseEstimator):
             [np.asarray(m.predict_proba(X))[:, 1] for m in self.estimators_]
         )
         return np.minimum.accumulate(cumulative, axis=1)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Probability of each class (columns follow ``classes_``)."""
-        return class_probabilities(self.predict_cumulative(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class."""
-        proba = self.predict_proba(X)  # checks fitted before classes_ is read
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # LightGBM routes missing values itself
-        return tags

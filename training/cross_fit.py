@@ -51,7 +51,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from models.graded import GradedWarningClassifier, class_probabilities
+from models.graded import CumulativeClassifierMixin, GradedWarningClassifier
 from training.baselines import WoEScorecard
 from training.feature_table import FeatureTable
 from training.metrics import BinaryMetrics, compute_binary_metrics
@@ -266,7 +266,7 @@ def _grow(
     return _Trial(settings, boosters, best + 1, float(mean[best]))
 
 
-class FeatureTableClassifier(ClassifierMixin, BaseEstimator):
+class FeatureTableClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEstimator):
     """Graded LightGBM with self-chosen tree count, optional scorecard blend, Platt calibration.
 
     Parameters
@@ -423,20 +423,6 @@ class FeatureTableClassifier(ClassifierMixin, BaseEstimator):
             for k, (blend, card) in enumerate(zip(self.blends_, self.scorecards_, strict=True))
         ]
         return np.minimum.accumulate(np.column_stack(columns), axis=1)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Probability of each class (columns follow ``classes_``)."""
-        return class_probabilities(self.predict_cumulative(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class."""
-        proba = self.predict_proba(X)  # checks fitted before classes_ is read
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 @dataclass(frozen=True)

@@ -339,10 +339,10 @@ def _encode_severities(
     if distinct.size == 2 and distinct[0] > 0:
         # Two coded levels such as German credit's 1 = good / 2 = bad: binary, and on the
         # ordinal convention (higher = worse) the higher code is the adverse outcome.
-        y = (numbers == distinct[1]).astype(np.int64)
-        levels = (int(distinct[0]), int(distinct[1]))
-        _check_level_counts(y, levels, target, source)
-        return y, levels
+        binary = (numbers == distinct[1]).astype(np.int64)
+        codes: tuple[int, ...] = (int(distinct[0]), int(distinct[1]))
+        _check_level_counts(binary, codes, target, source)
+        return binary, codes
     absent = sorted(set(range(int(distinct[-1]) + 1)) - set(distinct.astype(int).tolist()))
     if absent:
         shown = ", ".join(_show(v) for v in distinct)

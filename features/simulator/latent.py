@@ -65,6 +65,47 @@ def shock_matrix(population: Population, calendar: Calendar, scenario: Scenario)
     return out
 
 
+@dataclass(frozen=True)
+class LatentComponents:
+    """The AR(1) components of creditworthiness and the seasonal profile, kept apart because
+    they decay at different rates (the point-in-time oracle needs each one)."""
+
+    macro: np.ndarray  # (months,)
+    industry: np.ndarray  # (industries, months)
+    area: np.ndarray  # (areas, months)
+    idio: np.ndarray  # (borrowers, months)
+    season: np.ndarray  # (industries, months)
+
+
+def draw_components(
+    n_borrowers: int, calendar: Calendar, params: LatentParams, rng: np.random.Generator
+) -> LatentComponents:
+    """Draw every component in one fixed order (the order is part of the seed's meaning)."""
+    span = calendar.span
+    macro = _ar1(rng, (1, span), params.macro_phi, params.macro_sd)[0]
+    industry = _ar1(rng, (len(INDUSTRIES), span), params.industry_phi, params.industry_sd)
+    area = _ar1(rng, (len(AREAS), span), params.area_phi, params.area_sd)
+    innovation_sd = params.idio_stationary_sd * np.sqrt(1 - params.idio_phi**2)
+    idio = _ar1(rng, (n_borrowers, span), params.idio_phi, innovation_sd)
+    season = seasonal_profile(calendar, params.seasonal_amplitude)
+    return LatentComponents(macro, industry, area, idio, season)
+
+
+def creditworthiness(
+    population: Population, components: LatentComponents, shock: np.ndarray
+) -> np.ndarray:
+    """Sum of base credit, components and seasonality, less scenario shocks (float64)."""
+    return (
+        components.idio
+        + population.base_credit[:, None]
+        + components.macro[None, :]
+        + components.industry[population.industry]
+        + components.area[population.area]
+        + components.season[population.industry]
+        - shock
+    )
+
+
 def draw_latent_paths(
     population: Population,
     calendar: Calendar,
@@ -73,23 +114,9 @@ def draw_latent_paths(
     rng: np.random.Generator,
 ) -> LatentPaths:
     """Simulate creditworthiness and capacity for every borrower over the whole calendar."""
-    n, span = population.base_credit.shape[0], calendar.span
-    macro = _ar1(rng, (1, span), params.macro_phi, params.macro_sd)[0]
-    industry = _ar1(rng, (len(INDUSTRIES), span), params.industry_phi, params.industry_sd)
-    area = _ar1(rng, (len(AREAS), span), params.area_phi, params.area_sd)
-    innovation_sd = params.idio_stationary_sd * np.sqrt(1 - params.idio_phi**2)
-    idio = _ar1(rng, (n, span), params.idio_phi, innovation_sd)
-    season = seasonal_profile(calendar, params.seasonal_amplitude)
+    components = draw_components(population.base_credit.shape[0], calendar, params, rng)
     shock = shock_matrix(population, calendar, scenario)
-
-    credit = idio
-    credit += population.base_credit[:, None]
-    credit += macro[None, :]
-    credit += industry[population.industry]
-    credit += area[population.area]
-    credit += season[population.industry]
-    credit -= shock
-    credit = credit.astype(np.float32)
+    credit = creditworthiness(population, components, shock).astype(np.float32)
 
     w1, w2, w3 = params.capacity_weights
     capacity = np.empty_like(credit)

@@ -41,11 +41,15 @@ from scipy.special import ndtri
 
 from features.simulator.calendar import Calendar
 from features.simulator.config import HazardParams, LatentParams
-from features.simulator.latent import LatentPaths, _ar1, seasonal_profile, shock_matrix
+from features.simulator.latent import (
+    LatentPaths,
+    creditworthiness,
+    draw_components,
+    shock_matrix,
+)
 from features.simulator.population import Population
 from features.simulator.scenario import Scenario
 from features.simulator.truth import advance_month, initial_sources, propagate_paths
-from features.vocab import AREAS, INDUSTRIES
 
 #: Capacity paths per borrower (an even number: they come in antithetic pairs).
 N_PATHS = 16
@@ -96,22 +100,8 @@ def replay_latent(
     RuntimeError
         If the replay does not rebuild ``latent.credit``.
     """
-    n, span = population.base_credit.shape[0], calendar.span
-    macro = _ar1(rng, (1, span), params.macro_phi, params.macro_sd)[0]
-    industry = _ar1(rng, (len(INDUSTRIES), span), params.industry_phi, params.industry_sd)
-    area = _ar1(rng, (len(AREAS), span), params.area_phi, params.area_sd)
-    innovation_sd = params.idio_stationary_sd * np.sqrt(1 - params.idio_phi**2)
-    idio = _ar1(rng, (n, span), params.idio_phi, innovation_sd)
-    season = seasonal_profile(calendar, params.seasonal_amplitude)
-    rebuilt = (
-        idio
-        + population.base_credit[:, None]
-        + macro[None, :]
-        + industry[population.industry]
-        + area[population.area]
-        + season[population.industry]
-        - latent.shock
-    )
+    parts = draw_components(population.base_credit.shape[0], calendar, params, rng)
+    rebuilt = creditworthiness(population, parts, latent.shock)
     gap = float(np.abs(rebuilt - latent.credit).max()) if rebuilt.size else 0.0
     if gap > _REPLAY_TOLERANCE:
         raise RuntimeError(
@@ -130,11 +120,11 @@ def replay_latent(
         base_credit=population.base_credit,
         industry=population.industry,
         area=population.area,
-        macro_factor=macro,
-        industry_factor=industry,
-        area_factor=area,
-        idio_factor=idio,
-        season=season,
+        macro_factor=parts.macro,
+        industry_factor=parts.industry,
+        area_factor=parts.area,
+        idio_factor=parts.idio,
+        season=parts.season,
         shocks=shocks,
     )
 
