@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
+    seconds = []
     for i in range(args.repeat):
         run = run_child(_CHILD, args.book, str(args.train_rows), str(args.n_jobs), str(trees))
         rows = run["rows"]
@@ -103,6 +105,9 @@ def main() -> None:
         )
         print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in run["stages"].items()))
         print(f"  test: S3 AUC {run['s3_auc']:.4f}, ECE {run['s3_ece']:.4f}")
+        seconds.append(run["training_s"])
+    if len(seconds) > 1:
+        print(f"median training time over {len(seconds)} runs: {statistics.median(seconds):.1f} s")
 
 
 if __name__ == "__main__":
