@@ -150,7 +150,7 @@ def promote_challenger(
         champion_model = mlflow.sklearn.load_model(f"models:/{model_name}/{champion.version}")
         try:
             champion_pd = _top_pd(champion_model, window)
-        except (KeyError, ValueError):
+        except (AttributeError, KeyError, ValueError):  # another input contract
             recorded = _recorded_metrics(client, champion.run_id)
     decision = judge(window, _top_pd(model, window), champion_pd, top, policy, recorded)
 
