@@ -177,7 +177,7 @@ def fit(
         soft_wrap=True,
     )
     if promote:
-        _promote(uri, run.model_name, policy)
+        _promote(uri, run.model_name, policy, expected_version=run.version)
 
 
 @app.command("promote")
@@ -242,8 +242,6 @@ def _fit_feature_table(
     try:
         with err.status("cross-fitting one model per fold"):
             cross = cross_fit(table, seed, estimator=estimator)
-        if oof_out is not None:
-            write_oof(cross.oof, oof_out)
         with err.status("fitting the final model on every row"):
             model = fit_final(table, seed, estimator=estimator)
     except ValueError as exc:
@@ -254,6 +252,8 @@ def _fit_feature_table(
             run = log_feature_table_run(table, cross, model, uri, home / "mlartifacts", fingerprint)
     except TrackingError as exc:
         _refuse(str(exc), 3)
+    if oof_out is not None:  # last: a failed run leaves no fresh predictions behind
+        write_oof(cross.oof, oof_out)
 
     grid = Table(title=f"out of fold: P(S>={table.max_severity})", show_edge=False)
     for column in ("fold", "train rows", "scored", "trees", "AUC", "KS", "ECE"):
@@ -313,13 +313,15 @@ def _grade_policy(path: Path | None) -> GradePolicy | None:
     raise typer.Exit(2)
 
 
-def _promote(uri: str, model_name: str, policy: GatePolicy) -> None:
+def _promote(
+    uri: str, model_name: str, policy: GatePolicy, expected_version: str | None = None
+) -> None:
     from training.promotion import PromotionError, promote_challenger
     from training.tracking import TrackingError
 
     try:
         with err.status("promotion: re-scoring challenger and champion on the same window"):
-            outcome = promote_challenger(uri, model_name, policy)
+            outcome = promote_challenger(uri, model_name, policy, expected_version)
     except (PromotionError, TrackingError, ValueError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2 if not isinstance(exc, TrackingError) else 3) from None

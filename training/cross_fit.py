@@ -18,7 +18,8 @@ inner, seeded, stratified validation inside the rows it is given (5-fold up to 2
    additive books: usually; large ones with interactions: usually not).
 3. **Calibration**: P(S>=k) is a logistic function of the (blended) logits fitted on the inner
    predictions, i.e. Platt scaling with the blend weights. A strictly increasing map of a
-   single score cannot change the ranking, so calibration never costs AUC.
+   single score cannot change its ranking (the monotone fix across thresholds, or a blend,
+   can).
 
 ``cross_fit`` trains one such model per fold of the table's fold column (or on a seeded
 stratified 75/25 holdout when there is none) and returns the out-of-fold predictions that other

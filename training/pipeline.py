@@ -117,7 +117,7 @@ class Evaluation:
     @property
     def top(self) -> str:
         """Key of the highest severity threshold (the PD)."""
-        return sorted(self.metrics)[-1]
+        return max(self.metrics, key=lambda k: int(k[1:]))
 
     @property
     def oracle_ratio(self) -> dict[str, float]:
@@ -335,7 +335,7 @@ def evaluate(
             curves[name] = values
     return Evaluation(
         metrics=metrics,
-        grade_table=grade_table(test["grade"], severity >= top),
+        grade_table=grade_table(test["grade"][judged], outcome),
         segments=segment_metrics(scored, "outcome", "pd_12m", DEFAULT_SEGMENTS),
         baselines={k: compute_binary_metrics(outcome, v[judged]) for k, v in baseline_pd.items()},
         oracle=oracles,

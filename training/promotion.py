@@ -31,7 +31,7 @@ from training.gates import GateDecision, GatePolicy, evaluate_gates
 from training.metrics import BinaryMetrics, compute_binary_metrics
 from training.pipeline import PERFORMING_DPD
 from training.segments import DEFAULT_SEGMENTS, metrics_by_segment, pilot_segment, segment_metrics
-from training.tracking import CHALLENGER, CHAMPION, MODEL_NAME, open_registry
+from training.tracking import CHALLENGER, CHAMPION, MODEL_NAME, TrackingError, open_registry
 
 WINDOW_ARTIFACT = "evidence/test_window.parquet"
 
@@ -89,7 +89,10 @@ def judge(
     segments = metrics_by_segment(segment_metrics(scored, "outcome", "pd_12m", DEFAULT_SEGMENTS))
     decision = evaluate_gates(challenger, champion, segments, policy)
     if champion_pd is None and champion_recorded is not None:
-        note = "champion could not score this window: compared with its own recorded test AUC"
+        note = (
+            "champion not re-scored on this window (another input contract or held-out share): "
+            "compared with its own recorded test AUC"
+        )
         return GateDecision(decision.promote, (note, *decision.reasons))
     return decision
 
@@ -100,9 +103,15 @@ def _load_window(client: Any, run_id: str) -> pd.DataFrame:
             path = client.download_artifacts(run_id, WINDOW_ARTIFACT, tmp)
         except Exception as exc:
             raise PromotionError(
-                f"run {run_id} has no {WINDOW_ARTIFACT}; retrain with this version of ews-train"
+                f"cannot read {WINDOW_ARTIFACT} of run {run_id} ({_first_line(exc)}); "
+                "runs of older ews-train versions must be retrained"
             ) from exc
         return pd.read_parquet(path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _top_pd(model: Any, window: pd.DataFrame) -> np.ndarray:
@@ -116,57 +125,92 @@ def _record(client: Any, version: Any, tags: dict[str, str]) -> None:
         client.set_tag(version.run_id, key, value)
 
 
-def promote_challenger(
-    tracking_uri: str, model_name: str = MODEL_NAME, policy: GatePolicy | None = None
-) -> PromotionOutcome:
-    """Judge the registered challenger against the champion and move the alias if it passes."""
+def _aliased(client: Any, model_name: str) -> dict[str, str]:
+    """Alias -> version of the registered model; only a missing model means "no aliases"."""
+    try:
+        registered = client.search_registered_models(filter_string=f"name = '{model_name}'")
+    except Exception as exc:
+        raise TrackingError(f"cannot read the registry: {_first_line(exc)}") from exc
+    if not registered:
+        return {}
+    return {alias: str(version) for alias, version in registered[0].aliases.items()}
+
+
+def _load(model_name: str, version: str) -> Any:
     import mlflow.sklearn
 
-    policy = policy or GatePolicy()
-    client = open_registry(tracking_uri)
     try:
-        challenger = client.get_model_version_by_alias(model_name, CHALLENGER)
+        return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
     except Exception as exc:
         raise PromotionError(
-            f"no version of {model_name} carries the alias '{CHALLENGER}': run ews-train fit first"
+            f"cannot load {model_name} version {version}: {_first_line(exc)}"
         ) from exc
-    try:
-        champion = client.get_model_version_by_alias(model_name, CHAMPION)
-    except Exception:
-        champion = None
-    challenger_version = str(challenger.version)
-    champion_version = str(champion.version) if champion is not None else None
+
+
+def promote_challenger(
+    tracking_uri: str,
+    model_name: str = MODEL_NAME,
+    policy: GatePolicy | None = None,
+    expected_version: str | None = None,
+) -> PromotionOutcome:
+    """Judge the registered challenger against the champion and move the alias if it passes.
+
+    ``expected_version`` (``fit --promote``): the version just registered; if another run has
+    moved ``challenger`` since, nothing is judged.
+    """
+    policy = policy or GatePolicy()
+    client = open_registry(tracking_uri)
+    aliases = _aliased(client, model_name)
+    if CHALLENGER not in aliases:
+        raise PromotionError(
+            f"no version of {model_name} carries the alias '{CHALLENGER}': run ews-train fit first"
+        )
+    challenger_version, champion_version = aliases[CHALLENGER], aliases.get(CHAMPION)
+    if expected_version is not None and challenger_version != str(expected_version):
+        raise PromotionError(
+            f"'{CHALLENGER}' now points at version {challenger_version}, not {expected_version}: "
+            "another run registered meanwhile; judge it with ews-train promote"
+        )
     if champion_version == challenger_version:
         decision = GateDecision(True, (f"version {challenger_version} is already champion",))
         return PromotionOutcome(
             model_name, challenger_version, champion_version, decision, False, True
         )
 
+    challenger = client.get_model_version(model_name, challenger_version)
     window = _load_window(client, challenger.run_id)
-    model = mlflow.sklearn.load_model(f"models:/{model_name}/{challenger.version}")
+    model = _load(model_name, challenger_version)
     top = int(model.classes_[-1])
     champion_pd, recorded = None, None
-    if champion is not None:
-        champion_model = mlflow.sklearn.load_model(f"models:/{model_name}/{champion.version}")
-        try:
-            champion_pd = _top_pd(champion_model, window)
-        except (AttributeError, KeyError, ValueError):  # another input contract
+    if champion_version is not None:
+        champion = client.get_model_version(model_name, champion_version)
+        if _same_held_out_borrowers(client, champion.run_id, challenger.run_id):
+            try:
+                champion_pd = _top_pd(_load(model_name, champion_version), window)
+            except (AttributeError, KeyError, ValueError):  # another input contract
+                champion_pd = None
+        if champion_pd is None:
             recorded = _recorded_metrics(client, champion.run_id)
+            if recorded is None:
+                raise PromotionError(
+                    f"champion version {champion_version} can neither score the challenger's "
+                    "test window nor show its own recorded metrics; nothing was changed"
+                )
     decision = judge(window, _top_pd(model, window), champion_pd, top, policy, recorded)
 
-    _record(
-        client,
-        challenger,
-        {
-            "promotion.decision": "promoted" if decision.promote else "rejected",
-            "promotion.reasons": "\n".join(decision.reasons),
-            "promotion.compared_with": champion_version or "none",
-            "promotion.gate_policy": json.dumps(policy.model_dump(), sort_keys=True),
-            "promotion.decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
-    if decision.promote:
+    tags = {
+        "promotion.reasons": "\n".join(decision.reasons),
+        "promotion.compared_with": champion_version or "none",
+        "promotion.gate_policy": json.dumps(policy.model_dump(), sort_keys=True),
+        "promotion.decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if not decision.promote:
+        _record(client, challenger, {**tags, "promotion.decision": "rejected"})
+    else:
+        # The audit trail says "promoted" only once the alias has moved.
+        _record(client, challenger, {**tags, "promotion.decision": "approved, moving alias"})
         client.set_registered_model_alias(model_name, CHAMPION, challenger_version)
+        _record(client, challenger, {"promotion.decision": "promoted"})
         if champion_version is not None:
             client.set_model_version_tag(
                 model_name, champion_version, "promotion.superseded_by", challenger_version
@@ -174,6 +218,14 @@ def promote_challenger(
     return PromotionOutcome(
         model_name, challenger_version, champion_version, decision, decision.promote
     )
+
+
+def _same_held_out_borrowers(client: Any, champion_run: str, challenger_run: str) -> bool:
+    """Whether both runs held out the same borrowers (same share): only then is the
+    challenger's test window unseen by the champion too."""
+    share = "test_borrower_share"
+    params = [client.get_run(run).data.params.get(share) for run in (champion_run, challenger_run)]
+    return params[0] is not None and params[0] == params[1]
 
 
 def _recorded_metrics(client: Any, run_id: str) -> BinaryMetrics | None:
@@ -184,4 +236,4 @@ def _recorded_metrics(client: Any, run_id: str) -> BinaryMetrics | None:
         except Exception:
             return None
         metrics = json.loads(path.read_text())["metrics"]
-    return BinaryMetrics(**metrics[sorted(metrics)[-1]])
+    return BinaryMetrics(**metrics[max(metrics, key=lambda k: int(k[1:]))])

@@ -136,9 +136,12 @@ def _register(
             )
             version = str(info.registered_model_version)
             client.set_registered_model_alias(model_name, CHALLENGER, version)
-        except Exception:
+        except Exception as exc:
             mlflow.set_tag("status", "failed")
-            raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TrackingError(
+                f"run {run.info.run_id} failed while logging, no alias was moved: {reason}"
+            ) from exc
     return RegisteredRun(run.info.run_id, model_name, version, tracking_uri, experiment_id)
 
 

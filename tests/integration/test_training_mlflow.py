@@ -9,7 +9,7 @@ import pytest
 from features.simulator import simulate_portfolio
 from training.gates import GatePolicy
 from training.pipeline import TrainingConfig, train_warning_model
-from training.promotion import promote_challenger
+from training.promotion import PromotionError, promote_challenger
 from training.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -34,6 +34,8 @@ def test_training_result_is_complete_and_sensible(trained):
     assert result.calibration_method in ("isotonic", "sigmoid")
     assert result.metrics["s3"].auc > 0.7
     assert list(result.grade_table.index) == ["green", "blue", "yellow", "orange", "red"]
+    # grades are judged on the same performing test rows as the metrics
+    assert result.grade_table["loans"].sum() == result.metrics["s3"].n
     rates = result.grade_table["observed_default_rate"].dropna()
     assert rates.iloc[-1] > rates.iloc[0]  # red defaults more than green
 
@@ -120,3 +122,46 @@ def test_same_data_and_seed_give_the_same_metrics_and_model(trained):
         again.model.predict_cumulative(sample), result.model.predict_cumulative(sample)
     )
     pd.testing.assert_frame_equal(again.evaluation.segments, result.evaluation.segments)
+
+
+def test_a_champion_tested_on_other_borrowers_is_judged_by_its_recorded_metrics(trained, tmp_path):
+    import dataclasses
+
+    import mlflow
+
+    tables, result = trained
+    uri = default_tracking_uri(tmp_path)
+    relaxed = GatePolicy(max_ece=0.05, segment_auc_floor=0.5)
+    log_training(result, uri, tmp_path / "artifacts", data_fingerprint(tables))
+    assert promote_challenger(uri, policy=relaxed).promoted
+    other = result.config.model_copy(update={"test_borrower_share": 0.25})
+    log_training(
+        dataclasses.replace(result, config=other), uri, tmp_path / "a", data_fingerprint(tables)
+    )
+    outcome = promote_challenger(uri, policy=relaxed, expected_version="2")
+    assert outcome.decision.reasons[0].startswith("champion not re-scored")
+    assert outcome.promoted  # same model, same recorded AUC: within the allowed drop
+    with pytest.raises(PromotionError, match="now points at version 2"):
+        promote_challenger(uri, policy=relaxed, expected_version="1")
+    client = mlflow.MlflowClient(uri)
+    assert client.get_model_version(MODEL_NAME, "2").tags["promotion.decision"] == "promoted"
+
+
+def test_a_failure_while_logging_is_one_error_and_moves_no_alias(trained, tmp_path, monkeypatch):
+    import mlflow
+
+    import training.tracking as tracking
+
+    tables, result = trained
+    uri = default_tracking_uri(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tracking, "write_evidence", broken)
+    with pytest.raises(TrackingError, match="failed while logging.*disk full"):
+        log_training(result, uri, tmp_path / "artifacts", data_fingerprint(tables))
+    client = mlflow.MlflowClient(uri)
+    assert client.search_registered_models() == []
+    runs = client.search_runs([client.get_experiment_by_name("red-credit-warning").experiment_id])
+    assert [r.data.tags.get("status") for r in runs] == ["failed"]
