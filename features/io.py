@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ValidationError
 
 #: The six raw tables, in the order they are read and validated.
 RAW_TABLES = ("borrowers", "party_ratings", "loans", "repayments", "operating_signals", "events")
@@ -29,6 +31,28 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "operating_signals": ("period", "available_at"),
     "events": ("event_date", "available_at"),
 }
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type if it has none): error messages of
+    this project are one line, whatever library raised underneath."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_json_model(model: type[ModelT], path: Path, what: str) -> ModelT:
+    """A pydantic model from a JSON file edited by staff (gate or grade policy), or a one-line
+    ``ValueError`` naming the file and the first offending field."""
+    try:
+        return model.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{what} {path}: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "file"
+        raise ValueError(f"{what} {path}: {where}: {first['msg']}") from None
 
 
 class TableReadError(Exception):
@@ -77,7 +101,7 @@ def read_table(directory: Path | str, table: str) -> pd.DataFrame:
         UnicodeDecodeError,
     ) as exc:
         kind = "Parquet" if path.suffix == ".parquet" else "CSV"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise TableReadError(table, f"unreadable {kind} file {path.name} ({reason})") from None
     for column in dates:
         if column in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[column]):

@@ -140,14 +140,12 @@ def fit(
                 on_stage=lambda stage: status.update(f"training: {stage}"),
             )
     except ValueError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        _refuse(str(exc))
     try:
         with err.status("logging to MLflow"):
             run = log_training(result, uri, home / "mlartifacts", data_fingerprint(tables))
     except TrackingError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(3) from None
+        _refuse(str(exc), 3)
 
     table = Table(title="test window (held-out borrowers, performing loans)", show_edge=False)
     for column in ("threshold", "AUC", "KS", "Brier", "ECE", "events"):
@@ -202,8 +200,9 @@ def promote_command(
 
 
 def _refuse(message: str, code: int = 2) -> NoReturn:
+    """One red line on stderr and the exit code: 2 bad input, 3 unusable store."""
     err.print(f"[red]error:[/red] {escape(message)}")
-    raise typer.Exit(code)
+    raise typer.Exit(code) from None
 
 
 def _fit_feature_table(
@@ -281,8 +280,7 @@ def _check_store(uri: str) -> None:
     try:
         open_registry(uri)
     except TrackingError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(3) from None
+        _refuse(str(exc), 3)
 
 
 def _gate_policy(gates: Path | None) -> GatePolicy:
@@ -291,26 +289,17 @@ def _gate_policy(gates: Path | None) -> GatePolicy:
     try:
         return GatePolicy.load(gates) if gates is not None else GatePolicy()
     except ValueError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        _refuse(str(exc))
 
 
 def _grade_policy(path: Path | None) -> GradePolicy | None:
-    from pydantic import ValidationError
-
+    from features.io import read_json_model
     from models.grade_policy import GradePolicy
 
-    if path is None:
-        return None
     try:
-        return GradePolicy.load(path)
-    except OSError as exc:
-        err.print(f"[red]error:[/red] grade policy {escape(str(path))}: {exc.strerror or exc}")
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "file"
-        err.print(f"[red]error:[/red] grade policy {escape(str(path))}: {where}: {first['msg']}")
-    raise typer.Exit(2)
+        return read_json_model(GradePolicy, path, "grade policy") if path is not None else None
+    except ValueError as exc:
+        _refuse(str(exc))
 
 
 def _promote(
@@ -323,8 +312,7 @@ def _promote(
         with err.status("promotion: re-scoring challenger and champion on the same window"):
             outcome = promote_challenger(uri, model_name, policy, expected_version)
     except (PromotionError, TrackingError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2 if not isinstance(exc, TrackingError) else 3) from None
+        _refuse(str(exc), 3 if isinstance(exc, TrackingError) else 2)
     for reason in outcome.decision.reasons:
         console.print(f"  - {escape(reason)}", soft_wrap=True)
     if outcome.already_champion:

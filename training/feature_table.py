@@ -51,6 +51,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from features.io import first_line
+
 #: Text written for "no value" by spreadsheets, R, SAS, databases and UCI-style files.
 NA_MARKERS: Final = frozenset(
     {"", "?", "-", "--", ".", "na", "n/a", "n.a.", "nan", "null", "none", "nil", "missing",
@@ -168,7 +170,7 @@ def read_table_file(path: Path) -> pd.DataFrame:
         pd.errors.ParserError,
         pd.errors.EmptyDataError,
     ) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise FeatureTableError(f"{path.name}: cannot read the file ({reason})") from None
     if frame.empty:
         raise FeatureTableError(f"{path.name}: the file has no data rows")

@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
+from features.io import read_json_model
 from training.metrics import BinaryMetrics
 
 
@@ -36,14 +37,7 @@ class GatePolicy(BaseModel):
     @classmethod
     def load(cls, path: Path) -> GatePolicy:
         """Gate thresholds from a JSON file edited by risk staff; unknown keys are refused."""
-        try:
-            return cls.model_validate_json(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ValueError(f"gate policy {path}: {exc.strerror or exc}") from None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "file"
-            raise ValueError(f"gate policy {path}: {where}: {first['msg']}") from None
+        return read_json_model(cls, path, "gate policy")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.io import first_line
 from training.gates import GateDecision, GatePolicy, evaluate_gates
 from training.metrics import BinaryMetrics, compute_binary_metrics
 from training.pipeline import PERFORMING_DPD
@@ -103,15 +104,10 @@ def _load_window(client: Any, run_id: str) -> pd.DataFrame:
             path = client.download_artifacts(run_id, WINDOW_ARTIFACT, tmp)
         except Exception as exc:
             raise PromotionError(
-                f"cannot read {WINDOW_ARTIFACT} of run {run_id} ({_first_line(exc)}); "
+                f"cannot read {WINDOW_ARTIFACT} of run {run_id} ({first_line(exc)}); "
                 "runs of older ews-train versions must be retrained"
             ) from exc
         return pd.read_parquet(path)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _top_pd(model: Any, window: pd.DataFrame) -> np.ndarray:
@@ -130,7 +126,7 @@ def _aliased(client: Any, model_name: str) -> dict[str, str]:
     try:
         registered = client.search_registered_models(filter_string=f"name = '{model_name}'")
     except Exception as exc:
-        raise TrackingError(f"cannot read the registry: {_first_line(exc)}") from exc
+        raise TrackingError(f"cannot read the registry: {first_line(exc)}") from exc
     if not registered:
         return {}
     return {alias: str(version) for alias, version in registered[0].aliases.items()}
@@ -143,7 +139,7 @@ def _load(model_name: str, version: str) -> Any:
         return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
     except Exception as exc:
         raise PromotionError(
-            f"cannot load {model_name} version {version}: {_first_line(exc)}"
+            f"cannot load {model_name} version {version}: {first_line(exc)}"
         ) from exc
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.io import first_line
 from training.cross_fit import CrossFitResult
 from training.feature_table import FeatureTable
 from training.pipeline import TrainingResult
@@ -79,8 +80,9 @@ def open_registry(tracking_uri: str) -> Any:
     try:
         client.search_experiments(max_results=1)
     except Exception as exc:  # any client failure means the store is unusable
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TrackingError(f"tracking store {tracking_uri} is not usable: {reason}") from None
+        raise TrackingError(
+            f"tracking store {tracking_uri} is not usable: {first_line(exc)}"
+        ) from None
     return client
 
 
@@ -138,9 +140,8 @@ def _register(
             client.set_registered_model_alias(model_name, CHALLENGER, version)
         except Exception as exc:
             mlflow.set_tag("status", "failed")
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise TrackingError(
-                f"run {run.info.run_id} failed while logging, no alias was moved: {reason}"
+                f"run {run.info.run_id} failed while logging, no alias was moved: {first_line(exc)}"
             ) from exc
     return RegisteredRun(run.info.run_id, model_name, version, tracking_uri, experiment_id)
 
