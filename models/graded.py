@@ -49,6 +49,20 @@ class CumulativeClassifierMixin:
     def predict_cumulative(self, X: Any) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def _fit_classes(self, X: Any, y: Any) -> np.ndarray:
+        """Check ``y`` against the prepared ``X``, set ``classes_`` and return each row's class
+        code 0..K (the thresholds are ``code >= k``)."""
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if self.classes_.size < 2:
+            raise ValueError(
+                f"only one class is present in the target ({self.classes_[0]!r}); "
+                "at least two outcome levels are needed"
+            )
+        return np.asarray(codes)
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class (columns follow ``classes_``)."""
         return class_probabilities(self.predict_cumulative(X))
@@ -162,15 +176,7 @@ class GradedWarningClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEs
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
         X = self._prepare(X, reset=True)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if self.classes_.size < 2:
-            raise ValueError(
-                f"only one class is present in the target ({self.classes_[0]!r}); "
-                "at least two outcome levels are needed"
-            )
+        codes = self._fit_classes(X, y)
         columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
         self.estimators_ = [
             self._booster(columns).fit(X, (codes >= k).astype(np.int64))

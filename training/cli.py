@@ -219,18 +219,22 @@ def _fit_feature_table(
     import hashlib
 
     from features.settings import get_settings
-    from training.cross_fit import FeatureTableClassifier, cross_fit, fit_final, write_oof
+    from training.cross_fit import (
+        FeatureTableClassifier,
+        check_oof_path,
+        cross_fit,
+        fit_final,
+        write_oof,
+    )
     from training.feature_table import load_feature_table
     from training.tracking import TrackingError, default_tracking_uri, log_feature_table_run
 
     began = time.perf_counter()
     home = get_settings().home
     uri = tracking_uri or default_tracking_uri(home)
-    if oof_out is not None and oof_out.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        _refuse(f"{oof_out.name}: out-of-fold file must end in .csv or .parquet")
-    if oof_out is not None and not oof_out.parent.is_dir():
-        _refuse(f"{oof_out.parent}: no such folder for the out-of-fold file")
     try:
+        if oof_out is not None:
+            check_oof_path(oof_out)
         table = load_feature_table(path, target, fold_column)
     except ValueError as exc:
         _refuse(str(exc))

@@ -44,11 +44,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_consistent_length,
     check_is_fitted,
-    column_or_1d,
     validate_data,
 )
 
@@ -337,12 +334,7 @@ class FeatureTableClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEst
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
         frame = self._frame(X, reset=True)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(frame, y)
-        check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if self.classes_.size < 2:
-            raise ValueError(f"only one class is present in the target ({self.classes_[0]!r})")
+        codes = self._fit_classes(frame, y)
         self.n_rows_ = int(codes.size)
         # Without inner splits (a level on a single row) the base settings are kept.
         self.settings_ = booster_settings(codes.size, frame.shape[1], self.learning_rate)
@@ -529,15 +521,22 @@ def fit_final(
     return model.fit(table.features, table.y)
 
 
-def write_oof(frame: pd.DataFrame, path: Path | str) -> Path:
-    """Write out-of-fold predictions as CSV or Parquet (by suffix), atomically: a reader never
-    sees a half-written file, and a failed write leaves any earlier file in place."""
+def check_oof_path(path: Path | str) -> Path:
+    """The out-of-fold file's path if it can be written (.csv or .parquet, existing folder);
+    checked before hours of fitting as well as at the write."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
+    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise ValueError(f"{path.name}: out-of-fold file must end in .csv or .parquet")
     if not path.parent.is_dir():
         raise ValueError(f"{path.parent}: no such folder for the out-of-fold file")
+    return path
+
+
+def write_oof(frame: pd.DataFrame, path: Path | str) -> Path:
+    """Write out-of-fold predictions as CSV or Parquet (by suffix), atomically: a reader never
+    sees a half-written file, and a failed write leaves any earlier file in place."""
+    path = check_oof_path(path)
+    suffix = path.suffix.lower()
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
