@@ -165,6 +165,15 @@ def _choose_calibration(
     return min(scores, key=lambda m: (scores[m], m))
 
 
+def performing_outcomes(frame: pd.DataFrame, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows are judged (loans not yet in default at the as-of month: a loan already
+    90+ DPD is not a prediction) and whether each row reached severity ``top``. One definition
+    for training, evaluation and promotion."""
+    performing = frame["dpd_now"].to_numpy(dtype=float) < PERFORMING_DPD
+    defaulted = frame["severity"].to_numpy(dtype=float) >= top
+    return performing, defaulted
+
+
 def _probability_frame(
     model: CalibratedGradedClassifier, X: pd.DataFrame, cumulative: np.ndarray | None = None
 ) -> pd.DataFrame:
@@ -263,10 +272,10 @@ def fit_on_snapshots(
     method = _choose_calibration(base, X[cal], y[cal], snapshots.loc[cal, "borrower_id"])
     model = CalibratedGradedClassifier(base, method).fit(X[cal], y[cal])
     if policy is None:  # cut-offs from the validation (calibration) window, master scale
-        performing = snapshots.loc[cal, "dpd_now"].to_numpy() < PERFORMING_DPD
+        performing, defaulted = performing_outcomes(snapshots[cal], model.classes_[-1])
         policy = derive_policy(
             _probability_frame(model, X[cal][performing]),
-            y[cal][performing] >= model.classes_[-1],
+            defaulted[performing],
             version=f"derived-{config.calibrate_until}",
         )
 
@@ -313,13 +322,13 @@ def evaluate(
 ) -> Evaluation:
     """Metrics per threshold, grades, segments, baselines and oracles on the test window."""
     severity = test["severity"].to_numpy()
-    judged = test["dpd_now"].to_numpy() < PERFORMING_DPD
+    judged, defaulted = performing_outcomes(test, top)
     thresholds = [int(c[3:]) for c in test.columns if c.startswith("p_s")][: cumulative.shape[1]]
     metrics = {
         f"s{k}": compute_binary_metrics(severity[judged] >= k, cumulative[judged, i])
         for i, k in enumerate(thresholds)
     }
-    outcome = severity[judged] >= top
+    outcome = defaulted[judged]
     pd_12m = cumulative[judged, -1]
     scored = test[judged].assign(outcome=outcome.astype(int), pd_12m=pd_12m)
     curves = {"model": pd_12m, **{k: v[judged] for k, v in baseline_pd.items()}}

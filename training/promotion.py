@@ -30,7 +30,7 @@ import pandas as pd
 from features.io import first_line
 from training.gates import GateDecision, GatePolicy, evaluate_gates
 from training.metrics import BinaryMetrics, compute_binary_metrics
-from training.pipeline import PERFORMING_DPD
+from training.pipeline import performing_outcomes
 from training.segments import DEFAULT_SEGMENTS, metrics_by_segment, pilot_segment, segment_metrics
 from training.tracking import CHALLENGER, CHAMPION, MODEL_NAME, TrackingError, open_registry
 
@@ -57,9 +57,7 @@ def window_outcomes(window: pd.DataFrame, top: int) -> tuple[np.ndarray, np.ndar
     """Rows judged (performing at the as-of month) and their outcome ``severity >= top``."""
     if "severity" not in window or "dpd_now" not in window:
         raise PromotionError("the test window lacks the severity or dpd_now column")
-    performing = window["dpd_now"].to_numpy(dtype=float) < PERFORMING_DPD
-    defaulted = window["severity"].to_numpy(dtype=float) >= top
-    return performing, defaulted
+    return performing_outcomes(window, top)
 
 
 def judge(
