@@ -13,8 +13,8 @@ Guarantees
   loan_id, as_of)`` key makes a retried write fail as a whole (:class:`LedgerError`) instead of
   duplicating a scored loan.
 * **Privacy.** A borrower id is replaced by its keyed pseudonym (HMAC-SHA256) before anything
-  touches the database or a log, and a record whose features, reasons or notes carry the clear
-  id is refused. The key is never stored; ``ledger_meta`` keeps only a keyed check value so a
+  touches the database or a log; the features recorded are model inputs, which never include
+  an identifier (``models.inputs``). The key is never stored; ``ledger_meta`` keeps only a keyed check value so a
   ledger opened with another key (which would break the pseudonyms' continuity) is refused.
 * **Concurrency.** SQLite runs in WAL mode with a 30 s busy timeout and writes begin with
   ``BEGIN IMMEDIATE``: concurrent writers queue for the write lock instead of failing with
@@ -104,8 +104,6 @@ SQLITE_BUSY_TIMEOUT_S: Final = 30.0
 POSTGRES_CONNECT_TIMEOUT_S: Final = 10
 #: Loan ids per ``IN (...)`` query, well under SQLite's bound-parameter limit.
 _IN_CHUNK: Final = 500
-#: Clear borrower ids at least this long are also refused as a substring of free text.
-_SUBSTRING_MIN_LEN: Final = 6
 #: Message whose HMAC under the pseudonym key is kept in ``ledger_meta`` to detect a key change.
 _KEY_CHECK_LABEL: Final = b"\x00red-credit-ews warning ledger key check v1"
 #: PostgreSQL advisory lock serialising table creation across processes.
@@ -469,9 +467,6 @@ def _row(index: int, record: WarningRecord, key: bytes) -> dict[str, Any]:
         if not isinstance(note, str):
             raise bad(f"notes[{i}]", f"must be a string, not {type(note).__name__}")
         notes.append(note)
-    leaked = _clear_id_in(texts["borrower_id"], features=features, reasons=reasons, notes=notes)
-    if leaked is not None:
-        raise bad(leaked, "contains the clear borrower id; the ledger stores only its pseudonym")
     return {
         "request_id": texts["request_id"],
         "scored_at": scored_at.astimezone(UTC),
@@ -530,52 +525,6 @@ def _json_value(value: object, bad: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_value(item, bad) for item in value]
     return _feature_value(value, bad)
-
-
-def _clear_id_in(
-    borrower_id: str,
-    *,
-    features: Mapping[str, Any],
-    reasons: Sequence[Any],
-    notes: Sequence[str],
-) -> str | None:
-    """The field holding the clear borrower id, if any: a string value equal to it, or (for ids
-    of at least six characters) containing it."""
-    # One scan of the JSON text first (the common case is no hit); then find the field.
-    quoted = json.dumps(borrower_id)
-    needle = quoted[1:-1] if len(borrower_id) >= _SUBSTRING_MIN_LEN else quoted
-    if needle not in json.dumps([features, reasons, notes]):
-        return None
-
-    def hit(text: str) -> bool:
-        if len(borrower_id) >= _SUBSTRING_MIN_LEN:
-            return borrower_id in text
-        return text == borrower_id
-
-    def strings(value: Any) -> Iterator[str]:
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, Mapping):
-            for name, item in value.items():
-                yield name
-                yield from strings(item)
-        elif isinstance(value, list):
-            for item in value:
-                yield from strings(item)
-
-    for name, value in features.items():
-        if any(hit(s) for s in (name, *strings(value))):
-            return f"features[{name!r}]"
-    for i, reason in enumerate(reasons):
-        if any(hit(s) for s in strings(reason)):
-            return f"reasons[{i}]"
-    for i, note in enumerate(notes):
-        if hit(note):
-            return f"notes[{i}]"
-    return None
-
-
-# --------------------------------------------------------------------------- the ledger
 
 
 class WarningLedger:

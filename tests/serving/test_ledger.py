@@ -261,14 +261,6 @@ def test_clear_borrower_id_is_nowhere_in_the_database_file(tmp_path: Path) -> No
     assert pseudonymise(TEST_KEY, borrowers[0]).encode() in stored
 
 
-def test_clear_borrower_id_in_features_or_notes_is_refused(sqlite_ledger: WarningLedger) -> None:
-    with pytest.raises(ValueError, match=r"features\['borrower'\] contains the clear borrower"):
-        sqlite_ledger.record([make_record("L0000001", features={"borrower": "B0000001"})])
-    with pytest.raises(ValueError, match=r"notes\[0\] contains the clear borrower"):
-        sqlite_ledger.record([make_record("L0000001", notes=("borrower B0000001 has no rating",))])
-    assert sqlite_ledger.count() == 0
-
-
 def test_another_key_on_the_same_ledger_is_refused(ledger_factory: LedgerFactory) -> None:
     ledger_factory().record([make_record()])
     other = ledger_factory(bytes(reversed(range(32))))
