@@ -14,8 +14,9 @@ Guarantees
   duplicating a scored loan.
 * **Privacy.** A borrower id is replaced by its keyed pseudonym (HMAC-SHA256) before anything
   touches the database or a log; the features recorded are model inputs, which never include
-  an identifier (``models.inputs``). The key is never stored; ``ledger_meta`` keeps only a keyed check value so a
-  ledger opened with another key (which would break the pseudonyms' continuity) is refused.
+  an identifier (``models.inputs``). The key is never stored; ``ledger_meta`` keeps only a
+  keyed check value so a ledger opened with another key (which would break the pseudonyms'
+  continuity) is refused.
 * **Concurrency.** SQLite runs in WAL mode with a 30 s busy timeout and writes begin with
   ``BEGIN IMMEDIATE``: concurrent writers queue for the write lock instead of failing with
   "database is locked", and readers never wait for writers. PostgreSQL (``psycopg2``) needs

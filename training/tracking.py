@@ -23,16 +23,16 @@ from typing import Any
 import pandas as pd
 
 from features.io import first_line
+from models.names import CHALLENGER, MODEL_NAME
+from models.names import CHAMPION as CHAMPION  # re-exported for promotion and the CLI
 from training.cross_fit import CrossFitResult
 from training.feature_table import FeatureTable
 from training.pipeline import TrainingResult
 from training.run_evidence import write_evidence
 
-MODEL_NAME = "red-credit-warning"
-EXPERIMENT = "red-credit-warning"
+EXPERIMENT = MODEL_NAME
 FEATURE_TABLE_MODEL_NAME = "feature-table-warning"
 FEATURE_TABLE_EXPERIMENT = "feature-table"
-CHALLENGER, CHAMPION = "challenger", "champion"
 
 
 class TrackingError(RuntimeError):

@@ -1,4 +1,4 @@
-"""Fixtures of the serving tests: ledgers on a SQLite file and on a fresh PostgreSQL database.
+"""Fixtures of the serving tests: ledgers on SQLite and a fresh PostgreSQL database; a served model.
 
 The PostgreSQL database is real: one uniquely named ``ews_ledger_<pid>_<hex>`` database is
 created on the local server (CI has it at 127.0.0.1:5432, trust auth) for the test session and
@@ -8,9 +8,14 @@ PostgreSQL fails the tests that need it, never skips them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
@@ -77,3 +82,91 @@ def sqlite_ledger(tmp_path: Path) -> Iterator[WarningLedger]:
     ledger = WarningLedger(f"sqlite:///{tmp_path / 'ledger.db'}", TEST_KEY)
     yield ledger
     ledger.dispose()
+
+
+# A served model --------------------------------------------------------------------------
+
+#: API keys of the test services.
+API_KEYS = ("test-key-alpha", "test-key-beta")
+#: The month the tests score at (the simulated book runs 2023-01 to 2025-12).
+AS_OF_MONTH = "2025-06"
+
+
+@dataclass(frozen=True)
+class Served:
+    """An ``EWS_HOME`` holding a registered champion trained on a simulated book."""
+
+    home: Path
+    portfolio: Path
+    tables: dict[str, pd.DataFrame]
+    tracking_uri: str
+    version: str
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        """Variables a service process on this home needs."""
+        return {
+            "EWS_HOME": str(self.home),
+            "EWS_API_KEYS": ",".join(API_KEYS),
+            "BENTOML_HOME": str(self.home / "bentoml"),
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "BENTOML_DO_NOT_TRACK": "true",
+            "DO_NOT_TRACK": "true",
+            **extra,
+        }
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory) -> Served:
+    """Simulate a small book, train, register and make version 1 the champion (SQLite store)."""
+    from mlflow import MlflowClient
+
+    from features.io import write_tables
+    from features.simulator import simulate_portfolio
+    from models.names import CHAMPION, MODEL_NAME
+    from training.pipeline import TrainingConfig, train_warning_model
+    from training.tracking import data_fingerprint, default_tracking_uri, log_training
+
+    home = tmp_path_factory.mktemp("ews_home")
+    tables = simulate_portfolio(2000, 36, 4).tables
+    portfolio = home / "data" / "portfolio"
+    write_tables(tables, portfolio)
+    result = train_warning_model(tables, TrainingConfig.for_book(tables, n_estimators=40))
+    uri = default_tracking_uri(home)
+    run = log_training(result, uri, home / "artifacts", data_fingerprint(tables))
+    MlflowClient(uri).set_registered_model_alias(MODEL_NAME, CHAMPION, run.version)
+    return Served(home, portfolio, tables, uri, run.version)
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set process environment variables (and drop cached settings) for a block."""
+    from features.settings import get_settings
+    from serving.settings import get_serving_settings
+
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    get_serving_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+        get_serving_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def app_client(served: Served) -> Iterator[Any]:
+    """The service as an in-process ASGI app (``to_asgi``) behind Starlette's test client."""
+    from starlette.testclient import TestClient
+
+    with environment(served.environment()):
+        from serving.service import WarningService
+
+        app = WarningService.to_asgi()
+        with TestClient(app) as client:
+            yield client

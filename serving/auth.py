@@ -1,0 +1,74 @@
+"""API-key check for the scoring endpoints (an ASGI middleware).
+
+Keys come from the serving settings (``EWS_API_KEYS`` or the settings file) and are sent in the
+``X-API-Key`` header. Probes (``/livez``, ``/readyz``, ``/healthz``, ``/metrics``) and the
+OpenAPI document stay open so orchestrators and clients can find the service; every other path
+needs a valid key. Keys are compared in constant time and never logged; with no keys configured
+and authentication not switched off explicitly, every protected call gets 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from serving.settings import get_serving_settings
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+#: Paths anyone may call.
+OPEN_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics", "/docs.json", "/docs"})
+HEADER = b"x-api-key"
+
+
+def key_accepted(given: str | None, keys: frozenset[str]) -> bool:
+    """Whether ``given`` is one of ``keys`` (every key compared, in constant time)."""
+    if not given:
+        return False
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(given.encode(), key.encode())
+    return found
+
+
+class ApiKeyMiddleware:
+    """Answer 401 to a protected path without a valid ``X-API-Key``."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self._open(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        settings = get_serving_settings()
+        if settings.auth_disabled:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        raw = headers.get(HEADER)
+        given = raw.decode("latin-1") if raw is not None else None
+        if key_accepted(given, settings.key_values()):
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps({"error": "missing or invalid API key (send it in X-API-Key)"}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b'ApiKey header="X-API-Key"'),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _open(path: str) -> bool:
+        return path in OPEN_PATHS or path.startswith("/static_content")

@@ -1,0 +1,140 @@
+"""``ews-serve``: start the scoring service, or run the monthly whole-portfolio assessment.
+
+Thin commands: parse options into settings, call one function, print a short result, exit
+non-zero with a one-line reason (2 bad input, 3 no model or ledger available).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+app = typer.Typer(
+    name="ews-serve",
+    help="Serve the champion warning model over HTTP, or score a whole portfolio for the "
+    "monthly risk assessment; every warning is recorded in the ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+TrackingOption = Annotated[
+    str | None,
+    typer.Option(help="MLflow tracking URI (default: EWS_TRACKING_URI or SQLite under EWS_HOME)."),
+]
+LedgerOption = Annotated[
+    str | None,
+    typer.Option(help="Ledger database URL (default: EWS_LEDGER_URL or SQLite under EWS_HOME)."),
+]
+
+
+def _refuse(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _settings(tracking_uri: str | None, ledger_url: str | None) -> object:
+    """Settings with command-line overrides exported, so the server process reads the same."""
+    from serving.settings import SettingsError, get_serving_settings
+
+    if tracking_uri:
+        os.environ["EWS_TRACKING_URI"] = tracking_uri
+    if ledger_url:
+        os.environ["EWS_LEDGER_URL"] = ledger_url
+    get_serving_settings.cache_clear()
+    try:
+        settings = get_serving_settings()
+    except SettingsError as exc:
+        _refuse(str(exc))
+    from serving.registry import configure_environment
+
+    configure_environment(settings)
+    return settings
+
+
+@app.command()
+def start(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 3000,
+    tracking_uri: TrackingOption = None,
+    ledger_url: LedgerOption = None,
+) -> None:
+    """Resolve models:/<name>@champion (bundling it into BentoML's store), then serve it."""
+    from serving.registry import ServingError, load_champion
+    from serving.settings import ServingSettings
+
+    settings = _settings(tracking_uri, ledger_url)
+    assert isinstance(settings, ServingSettings)
+    if not settings.auth_disabled and not settings.api_keys:
+        err.print(
+            "[yellow]warning:[/yellow] no API keys configured (EWS_API_KEYS): every scoring "
+            "call will get 401; set EWS_AUTH_DISABLED=true only for local development"
+        )
+    try:
+        bundle = load_champion(settings)
+    except ServingError as exc:
+        _refuse(str(exc), 3)
+    console.print(
+        f"serving {bundle.info.model_name} version {bundle.info.model_version} "
+        f"({escape(bundle.source)}), policy {bundle.policy.version}"
+    )
+    console.print(f"OpenAPI: http://{host}:{port}/docs.json")
+    bentoml = Path(sys.executable).with_name("bentoml")
+    command = [str(bentoml), "serve", "serving.service:WarningService"]
+    os.execv(command[0], [*command, "--host", host, "--port", str(port)])
+
+
+@app.command("score-portfolio")
+def score_portfolio(
+    data: Annotated[Path, typer.Option(help="Portfolio folder (validated first).")],
+    as_of: Annotated[str, typer.Option(help="Month to assess, YYYY-MM (loans open at its end).")],
+    out: Annotated[Path, typer.Option(help="Folder for the scored book and the watchlist.")],
+    again: Annotated[
+        bool, typer.Option("--again", help="Record another run for a month already assessed.")
+    ] = False,
+    tracking_uri: TrackingOption = None,
+    ledger_url: LedgerOption = None,
+) -> None:
+    """Score every open loan, append to the ledger, write the book, watchlist and migration."""
+    from features.io import first_line
+    from features.snapshots import SnapshotError
+    from features.validation import PortfolioValidationError, load_validated_portfolio
+    from serving.ledger import LedgerError
+    from serving.portfolio_run import PortfolioRunError, run_portfolio
+    from serving.registry import ServingError, load_champion
+    from serving.settings import ServingSettings
+
+    settings = _settings(tracking_uri, ledger_url)
+    assert isinstance(settings, ServingSettings)
+    try:
+        tables = load_validated_portfolio(data)
+    except PortfolioValidationError as exc:
+        _refuse(f"{data} failed validation ({first_line(exc)}); run ews-data validate {data}")
+    except (OSError, ValueError) as exc:
+        _refuse(f"{data}: {first_line(exc)}")
+    try:
+        bundle = load_champion(settings)
+    except ServingError as exc:
+        _refuse(str(exc), 3)
+    try:
+        result = run_portfolio(bundle, tables, as_of, out, settings, again=again)
+    except (SnapshotError, PortfolioRunError, ValueError) as exc:
+        _refuse(first_line(exc))
+    except LedgerError as exc:
+        _refuse(first_line(exc), 3)
+    console.print(
+        f"assessed {result.loans:,} open loans as of {result.as_of} with "
+        f"{bundle.info.model_name} version {bundle.info.model_version}; run {result.request_id}"
+    )
+    console.print("grades: " + ", ".join(f"{g} {n:,}" for g, n in result.grades.items()))
+    console.print(f"watchlist: {result.watchlist_rows:,} loans (yellow and above)")
+    for path in result.files:
+        console.print(f"  wrote {path}")

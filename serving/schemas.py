@@ -1,0 +1,317 @@
+"""Request and response shapes of the scoring service (pydantic v2).
+
+A request carries, per borrower, its recent raw history in the raw-table shapes of
+``docs/data-contract.md`` (profile, Party-building ratings, loans, the last 24 months of
+repayment statements and operating signals, events) and one ``as_of`` date. Everything a bad
+request can get wrong is checked here, before any work: types, missing fields, NaN or infinite
+numbers, negative amounts, dates after ``as_of``, duplicated months or keys, records that refer
+to a loan the request does not carry, and the batch limit. The framework turns a failed check
+into HTTP 400 naming every field at fault, so nothing is scored or written for a bad request.
+
+Areas, industries and rating standards outside the contract's vocabularies are *not* errors: a
+bank may open a branch in a new county before the model knows it. They are scored as "other"
+(the model sees a missing category) and the response says so (:func:`vocabulary_notes`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from features import vocab
+from features.party_scales import AREA_STANDARD, STANDARDS
+from serving.settings import MAX_BATCH
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Amount = Annotated[float, Field(ge=0)]
+Language = Literal["zh", "en"]
+
+
+class _Record(BaseModel):
+    """Strict records: unknown keys, NaN and infinity are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class BorrowerProfile(_Record):
+    """One row of ``borrowers``."""
+
+    borrower_id: Id
+    borrower_type: Literal[vocab.BORROWER_TYPES]  # type: ignore[valid-type]
+    area: Annotated[str, Field(min_length=1, max_length=64)]
+    industry: Annotated[str, Field(min_length=1, max_length=64)]
+    founding_date: date
+    size: Literal[vocab.SIZES]  # type: ignore[valid-type]
+    has_party_org: bool
+    party_members: Annotated[int, Field(ge=0, le=100_000)]
+
+
+class PartyRating(_Record):
+    """One row of ``party_ratings`` (the borrower is the enclosing one)."""
+
+    rating_id: Id
+    issuing_area: Annotated[str, Field(min_length=1, max_length=64)]
+    native_standard: Annotated[str, Field(min_length=1, max_length=64)]
+    native_level: Annotated[str, Field(min_length=1, max_length=32)]
+    award_date: date
+    list_level: Literal[vocab.LIST_LEVELS]  # type: ignore[valid-type]
+
+
+class Loan(_Record):
+    """One row of ``loans``."""
+
+    loan_id: Id
+    bank: Literal[vocab.BANKS]  # type: ignore[valid-type]
+    product: Literal[vocab.PRODUCTS]  # type: ignore[valid-type]
+    origination_date: date
+    amount: Annotated[float, Field(gt=0, le=vocab.MAX_LOAN_AMOUNT)]
+    annual_rate: Annotated[float, Field(ge=0.005, le=0.24)]
+    term_months: Annotated[int, Field(ge=1, le=60)]
+    maturity_date: date
+    renewal_of: Id | None = None
+
+
+class Repayment(_Record):
+    """One monthly statement of a loan (``repayments``)."""
+
+    loan_id: Id
+    instalment_no: Annotated[int, Field(ge=1)]
+    due_date: date
+    amount_due: Amount
+    amount_paid: Amount
+    dpd: Annotated[int, Field(ge=0, le=10_000)]
+    outstanding_balance: Amount
+    status: Literal[vocab.LOAN_STATUSES]  # type: ignore[valid-type]
+
+
+class OperatingSignal(_Record):
+    """One month of one operating signal (``operating_signals``)."""
+
+    period: date
+    signal: Literal[vocab.SIGNALS]  # type: ignore[valid-type]
+    value: Amount
+    available_at: date
+
+
+class Event(_Record):
+    """One public-record event (``events``)."""
+
+    event_id: Id
+    event_type: Literal[vocab.EVENT_TYPES]  # type: ignore[valid-type]
+    event_date: date
+    available_at: date
+    amount: Amount | None = None
+
+
+class BorrowerHistory(_Record):
+    """One borrower's recent history: what the model needs to score its open loans."""
+
+    borrower: BorrowerProfile
+    party_ratings: list[PartyRating] = Field(default_factory=list, max_length=100)
+    loans: list[Loan] = Field(min_length=1, max_length=50)
+    repayments: list[Repayment] = Field(default_factory=list, max_length=5_000)
+    operating_signals: list[OperatingSignal] = Field(default_factory=list, max_length=5_000)
+    events: list[Event] = Field(default_factory=list, max_length=1_000)
+
+
+class ScoreRequest(_Record):
+    """``POST /score``: borrowers and the date to score them at."""
+
+    as_of: date = Field(description="Scoring date; every record must be dated on or before it.")
+    language: Language = Field("zh", description="Language of reasons and actions.")
+    borrowers: list[BorrowerHistory] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScoreRequest:
+        problems = list(request_problems(self))
+        if problems:
+            shown = problems[:20]
+            more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+            raise ValueError("; ".join(shown) + more)
+        return self
+
+
+def _after(path: str, value: date, as_of: date) -> Iterator[str]:
+    if value > as_of:
+        yield f"{path} {value.isoformat()} is after as_of {as_of.isoformat()}"
+
+
+def _duplicates(path: str, keys: Sequence[object], what: str) -> Iterator[str]:
+    for key, n in Counter(keys).items():
+        if n > 1:
+            yield f"{path}: {what} {key} appears {n} times"
+
+
+def request_problems(request: ScoreRequest) -> Iterator[str]:
+    """Every cross-field problem of a request, each naming its field path."""
+    as_of = request.as_of
+    yield from _duplicates(
+        "borrowers", [b.borrower.borrower_id for b in request.borrowers], "borrower_id"
+    )
+    for i, history in enumerate(request.borrowers):
+        yield from borrower_problems(history, as_of, f"borrowers.{i}")
+
+
+def borrower_problems(history: BorrowerHistory, as_of: date, at: str) -> Iterator[str]:
+    """Problems of one borrower's history relative to ``as_of``."""
+    yield from _after(f"{at}.borrower.founding_date", history.borrower.founding_date, as_of)
+    for j, r in enumerate(history.party_ratings):
+        yield from _after(f"{at}.party_ratings.{j}.award_date", r.award_date, as_of)
+    yield from _duplicates(
+        f"{at}.party_ratings", [r.rating_id for r in history.party_ratings], "rating_id"
+    )
+    loan_ids = [loan.loan_id for loan in history.loans]
+    yield from _duplicates(f"{at}.loans", loan_ids, "loan_id")
+    for j, loan in enumerate(history.loans):
+        yield from _after(f"{at}.loans.{j}.origination_date", loan.origination_date, as_of)
+        if loan.maturity_date < loan.origination_date:
+            yield f"{at}.loans.{j}.maturity_date precedes origination_date"
+        if loan.renewal_of is not None and loan.renewal_of not in loan_ids:
+            yield (
+                f"{at}.loans.{j}.renewal_of {loan.renewal_of} is not among the request's loans "
+                "(send the renewed loan with its last three statements)"
+            )
+    for j, s in enumerate(history.repayments):
+        yield from _after(f"{at}.repayments.{j}.due_date", s.due_date, as_of)
+        if s.loan_id not in loan_ids:
+            yield f"{at}.repayments.{j}.loan_id {s.loan_id} is not among the request's loans"
+    yield from _duplicates(
+        f"{at}.repayments",
+        [(s.loan_id, s.due_date.year, s.due_date.month) for s in history.repayments],
+        "(loan_id, year, month)",
+    )
+    yield from _duplicates(
+        f"{at}.repayments",
+        [(s.loan_id, s.instalment_no) for s in history.repayments],
+        "(loan_id, instalment_no)",
+    )
+    for j, g in enumerate(history.operating_signals):
+        yield from _after(f"{at}.operating_signals.{j}.available_at", g.available_at, as_of)
+        yield from _after(f"{at}.operating_signals.{j}.period", g.period, as_of)
+        if g.available_at < g.period:
+            yield f"{at}.operating_signals.{j}.available_at precedes its period"
+    yield from _duplicates(
+        f"{at}.operating_signals",
+        [(g.signal, g.period.year, g.period.month) for g in history.operating_signals],
+        "(signal, year, month)",
+    )
+    for j, e in enumerate(history.events):
+        yield from _after(f"{at}.events.{j}.available_at", e.available_at, as_of)
+        if e.available_at < e.event_date:
+            yield f"{at}.events.{j}.available_at precedes event_date"
+    yield from _duplicates(f"{at}.events", [e.event_id for e in history.events], "event_id")
+
+
+def vocabulary_notes(history: BorrowerHistory) -> list[str]:
+    """Values outside the contract's vocabularies, scored as "other"; one note each."""
+    notes = []
+    profile = history.borrower
+    if profile.area not in vocab.AREAS:
+        notes.append(f"area {profile.area!r} is unknown to the model: scored as other")
+    if profile.industry not in vocab.INDUSTRIES:
+        notes.append(f"industry {profile.industry!r} is unknown to the model: scored as other")
+    for rating in history.party_ratings:
+        standard = STANDARDS.get(rating.native_standard)
+        if standard is None:
+            notes.append(
+                f"rating {rating.rating_id}: standard {rating.native_standard!r} is unknown: "
+                "its Party-building index is scored as other"
+            )
+        elif rating.native_level not in standard.levels:
+            notes.append(
+                f"rating {rating.rating_id}: level {rating.native_level!r} is not on the "
+                f"{rating.native_standard} scale: its index is scored as other"
+            )
+        elif AREA_STANDARD.get(rating.issuing_area) not in (None, rating.native_standard):
+            notes.append(
+                f"rating {rating.rating_id}: {rating.issuing_area} does not rate on the "
+                f"{rating.native_standard} standard: its index uses the pooled scale"
+            )
+        if rating.issuing_area not in vocab.AREAS:
+            notes.append(
+                f"rating {rating.rating_id}: issuing area {rating.issuing_area!r} is unknown: "
+                "scored as other"
+            )
+    return notes
+
+
+# Responses ----------------------------------------------------------------------------------
+
+
+class ReasonOut(BaseModel):
+    """One risk-raising reason."""
+
+    feature: str
+    value: float | str | bool | None
+    contribution: float = Field(description="Push on the logit of the 12-month PD.")
+    text: str
+
+
+class StageHint(BaseModel):
+    """IFRS 9 stage suggested by this score (the provision run decides)."""
+
+    stage: Literal[1, 2, 3]
+    basis: str
+
+
+class LoanScore(BaseModel):
+    """The warning for one open loan."""
+
+    loan_id: str
+    borrower_id: str
+    as_of: date
+    pd_12m: float = Field(description="P(S>=3): 12-month probability of default.")
+    p_severity: dict[str, float] = Field(description="P(S>=k) for k = 1..3.")
+    grade: Literal["green", "blue", "yellow", "orange", "red"]
+    reasons: list[ReasonOut]
+    actions: str
+    stage_hint: StageHint
+    notes: list[str] = Field(default_factory=list)
+
+
+class NotScored(BaseModel):
+    """A borrower of the request with no loan open at ``as_of``."""
+
+    borrower_id: str
+    reason: str
+
+
+class ScoreResponse(BaseModel):
+    """What ``/score`` and ``/score_features`` answer."""
+
+    request_id: str
+    model_name: str
+    model_version: str
+    policy_version: str
+    language: Language
+    scores: list[LoanScore]
+    not_scored: list[NotScored] = Field(default_factory=list)
+
+
+class FeatureRow(_Record):
+    """``POST /score_features``: one precomputed snapshot row (the model's input columns)."""
+
+    loan_id: Id
+    borrower_id: Id
+    as_of: date
+    features: dict[str, float | str | bool | None]
+
+
+class ScoreFeaturesRequest(_Record):
+    """Rows of a bank's feature warehouse, in the model's feature contract (``GET /model``)."""
+
+    language: Language = "zh"
+    rows: list[FeatureRow] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _unique(self) -> ScoreFeaturesRequest:
+        problems = list(
+            _duplicates("rows", [(r.loan_id, r.as_of) for r in self.rows], "(loan_id, as_of)")
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

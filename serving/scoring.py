@@ -1,0 +1,284 @@
+"""Scoring without IO: raw history or feature rows in, graded and explained warnings out.
+
+One path serves the endpoint, the feature-row endpoint and the monthly portfolio run, so a loan
+scored any of the three ways gets the same probabilities and grade:
+
+    raw history --history_tables--> build_snapshots (training's own feature code)
+                                          |
+    feature rows --feature_frame-----> snapshot-shaped frame --score_snapshots--> ScoredLoans
+
+``score_snapshots`` applies the model's input contract (``models.inputs``), the calibrated
+graded model, the version's grade policy, the IFRS 9 stage hint and the reason codes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.snapshots import build_snapshots
+from models.grade_policy import PROBABILITY_COLUMNS, assign_grades
+from models.inputs import CATEGORY_LEVELS, to_model_input
+from models.reasons import Reason, explain
+from models.staging import sicr_threshold, stage_hints
+from serving.bundle import ScoringBundle
+from serving.schemas import BorrowerHistory, FeatureRow
+
+#: Reasons returned per loan.
+TOP_REASONS = 3
+KEY_COLUMNS = ("loan_id", "borrower_id", "as_of")
+
+
+class RequestError(ValueError):
+    """A request that passed its schema but cannot be scored; the message names the fields."""
+
+
+@dataclass(frozen=True)
+class ScoredLoans:
+    """Every scored loan of one call, row-aligned across the fields."""
+
+    keys: pd.DataFrame  # loan_id, borrower_id, as_of (snapshot month end)
+    inputs: pd.DataFrame  # the model inputs used
+    proba: pd.DataFrame  # p_s1, p_s2, p_s3
+    grades: pd.Series
+    dpd: np.ndarray
+    stages: np.ndarray
+    stage_basis: list[str]
+    reasons: list[list[Reason]]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per loan: keys, probabilities, grade, stage and the reasons in both languages
+        (the scored book of a portfolio run)."""
+        return self.keys.assign(
+            **{c: self.proba[c].to_numpy() for c in PROBABILITY_COLUMNS},
+            pd_12m=self.proba["p_s3"].to_numpy(),
+            grade=self.grades.to_numpy(),
+            dpd_now=self.dpd,
+            stage_hint=self.stages,
+            stage_basis=self.stage_basis,
+            reasons_en=[" | ".join(r.text_en for r in rs) for rs in self.reasons],
+            reasons_zh=[" | ".join(r.text_zh for r in rs) for rs in self.reasons],
+        )
+
+    def feature_dicts(self) -> list[dict[str, float | str | bool | None]]:
+        """Model inputs of each loan as JSON-ready dictionaries (NaN as None)."""
+        columns = list(self.inputs.columns)
+        values = [self.inputs[c].astype(object).to_numpy() for c in columns]
+        return [
+            {c: json_value(v[i]) for c, v in zip(columns, values, strict=True)}
+            for i in range(len(self.inputs))
+        ]
+
+
+def json_value(value: Any) -> float | str | bool | None:
+    """A feature value as JSON can carry it (NaN and missing categories become None)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        return None if math.isnan(number) else number
+    return str(value)
+
+
+def reason_dicts(reasons: list[Reason]) -> list[dict[str, Any]]:
+    """Reasons as stored in the ledger (both languages)."""
+    return [
+        {
+            "feature": r.feature,
+            "value": json_value(r.value),
+            "contribution": float(r.contribution),
+            "text_en": r.text_en,
+            "text_zh": r.text_zh,
+        }
+        for r in reasons
+    ]
+
+
+# Raw history -> tables ---------------------------------------------------------------------
+
+_TEXT = "category"
+
+
+def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
+    data = {c: [r[c] for r in rows] for c in columns}
+    out = {}
+    for column, kind in columns.items():
+        values = data[column]
+        if kind == "date":
+            out[column] = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ns]")
+        elif kind == _TEXT:
+            out[column] = pd.Series(values, dtype=object).astype("category")
+        else:
+            out[column] = pd.Series(values, dtype=kind)
+    return pd.DataFrame(out, columns=list(columns))
+
+
+_COLUMNS: dict[str, dict[str, str]] = {
+    "borrowers": {
+        "borrower_id": _TEXT,
+        "borrower_type": _TEXT,
+        "area": _TEXT,
+        "industry": _TEXT,
+        "founding_date": "date",
+        "size": _TEXT,
+        "has_party_org": "bool",
+        "party_members": "int64",
+    },
+    "party_ratings": {
+        "rating_id": _TEXT,
+        "borrower_id": _TEXT,
+        "issuing_area": _TEXT,
+        "native_standard": _TEXT,
+        "native_level": _TEXT,
+        "award_date": "date",
+        "list_level": _TEXT,
+    },
+    "loans": {
+        "loan_id": _TEXT,
+        "borrower_id": _TEXT,
+        "bank": _TEXT,
+        "product": _TEXT,
+        "origination_date": "date",
+        "amount": "float64",
+        "annual_rate": "float64",
+        "term_months": "int64",
+        "maturity_date": "date",
+        "renewal_of": _TEXT,
+    },
+    "repayments": {
+        "loan_id": _TEXT,
+        "instalment_no": "int64",
+        "due_date": "date",
+        "amount_due": "float64",
+        "amount_paid": "float64",
+        "dpd": "int64",
+        "outstanding_balance": "float64",
+        "status": _TEXT,
+    },
+    "operating_signals": {
+        "borrower_id": _TEXT,
+        "period": "date",
+        "signal": _TEXT,
+        "value": "float64",
+        "available_at": "date",
+    },
+    "events": {
+        "event_id": _TEXT,
+        "borrower_id": _TEXT,
+        "event_type": _TEXT,
+        "event_date": "date",
+        "available_at": "date",
+        "amount": "float64",
+    },
+}
+
+
+def history_tables(histories: Sequence[BorrowerHistory]) -> dict[str, pd.DataFrame]:
+    """The six raw tables, in the contract's dtypes, of the borrowers of one request."""
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in _COLUMNS}
+    for history in histories:
+        owner = history.borrower.borrower_id
+        rows["borrowers"].append(dict(history.borrower))
+        rows["party_ratings"] += [{**dict(r), "borrower_id": owner} for r in history.party_ratings]
+        rows["loans"] += [{**dict(loan), "borrower_id": owner} for loan in history.loans]
+        rows["repayments"] += [dict(s) for s in history.repayments]
+        rows["operating_signals"] += [
+            {**dict(s), "borrower_id": owner} for s in history.operating_signals
+        ]
+        rows["events"] += [{**dict(e), "borrower_id": owner} for e in history.events]
+    return {name: _frame(rows[name], columns) for name, columns in _COLUMNS.items()}
+
+
+def snapshots_from_history(
+    bundle: ScoringBundle, histories: Sequence[BorrowerHistory], as_of: date
+) -> pd.DataFrame:
+    """Snapshot rows of every loan of ``histories`` open at the end of ``as_of``'s month."""
+    tables = history_tables(histories)
+    month = pd.Period(as_of, freq="M")
+    return build_snapshots(tables, [month], bundle.unifier, with_labels=False)
+
+
+# Feature rows -> snapshot-shaped frame ----------------------------------------------------
+
+
+def feature_frame(bundle: ScoringBundle, rows: Sequence[FeatureRow]) -> pd.DataFrame:
+    """Feature-warehouse rows as a snapshot-shaped frame, or ``RequestError`` naming every
+    missing, unknown or mistyped feature."""
+    expected = bundle.features
+    problems: list[str] = []
+    for i, row in enumerate(rows):
+        missing = [f for f in expected if f not in row.features]
+        unknown = sorted(set(row.features) - set(expected))
+        if missing:
+            problems.append(f"rows.{i}.features: missing {', '.join(missing[:10])}")
+        if unknown:
+            problems.append(f"rows.{i}.features: unknown {', '.join(unknown[:10])}")
+        for name in expected:
+            value = row.features.get(name)
+            if value is None:
+                continue
+            if name in CATEGORY_LEVELS:
+                if not isinstance(value, str):
+                    problems.append(f"rows.{i}.features.{name}: expected a text label")
+            elif isinstance(value, str):
+                problems.append(f"rows.{i}.features.{name}: expected a number, got text")
+        dpd = row.features.get("dpd_now")
+        if dpd is None:
+            problems.append(f"rows.{i}.features.dpd_now: required (the grade's DPD backstop)")
+        elif isinstance(dpd, int | float) and not isinstance(dpd, bool) and dpd < 0:
+            problems.append(f"rows.{i}.features.dpd_now: negative")
+    if problems:
+        raise RequestError("; ".join(problems[:20]))
+    data: dict[str, list[Any]] = {
+        "loan_id": [r.loan_id for r in rows],
+        "borrower_id": [r.borrower_id for r in rows],
+        "as_of": [pd.Timestamp(r.as_of) for r in rows],
+    }
+    for name in expected:
+        values = [r.features.get(name) for r in rows]
+        if name in CATEGORY_LEVELS:
+            data[name] = values
+        else:
+            data[name] = [np.nan if v is None else float(v) for v in values]
+    return pd.DataFrame(data)
+
+
+# Snapshots -> scored loans ------------------------------------------------------------------
+
+
+def score_snapshots(bundle: ScoringBundle, snapshots: pd.DataFrame) -> ScoredLoans:
+    """Probabilities, grade, stage hint and reasons of every snapshot row."""
+    keys = snapshots[list(KEY_COLUMNS)].reset_index(drop=True)
+    inputs = to_model_input(snapshots).reset_index(drop=True)
+    missing = [f for f in bundle.features if f not in inputs.columns]
+    if missing:
+        raise RequestError(f"snapshot lacks model feature(s): {', '.join(missing[:10])}")
+    inputs = inputs[bundle.features]
+    if inputs.empty:
+        return _empty(keys, inputs)
+    cumulative = bundle.model.predict_cumulative(inputs)
+    proba = pd.DataFrame(cumulative, columns=list(PROBABILITY_COLUMNS)[: cumulative.shape[1]])
+    dpd = inputs["dpd_now"].to_numpy(dtype=float)
+    grades = assign_grades(proba, dpd, bundle.policy)
+    stages, basis = stage_hints(proba["p_s3"].to_numpy(), dpd, sicr_threshold(bundle.policy))
+    reasons = explain(bundle.model.estimator, inputs, top=TOP_REASONS)
+    return ScoredLoans(keys, inputs, proba, grades, dpd, stages, basis, reasons)
+
+
+def _empty(keys: pd.DataFrame, inputs: pd.DataFrame) -> ScoredLoans:
+    proba = pd.DataFrame({c: np.zeros(0) for c in PROBABILITY_COLUMNS})
+    grades = pd.Series(pd.Categorical([]), name="grade")
+    return ScoredLoans(
+        keys, inputs, proba, grades, np.zeros(0), np.zeros(0, dtype=np.int64), [], []
+    )

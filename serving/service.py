@@ -1,0 +1,167 @@
+"""The BentoML scoring service that post-loan managers call (the HTTP edge of ``serving``).
+
+``POST /score`` takes borrowers' raw recent history and an ``as_of`` date; ``POST
+/score_features`` takes precomputed snapshot rows; both answer per open loan with the 12-month
+PD, P(S>=k), grade, reasons and actions in the asked language, an IFRS 9 stage hint, and the
+model and policy versions. Every scored loan is committed to the warning ledger before the
+answer leaves: if the ledger cannot take it, the caller gets 503 and nothing is half-written.
+``GET /model`` describes the served version; ``/livez`` and ``/readyz`` are the framework's
+probes (ready once the model is loaded and the ledger answers); ``/docs.json`` is the OpenAPI.
+
+Run it with ``ews-serve start`` (or ``bentoml serve serving.service:WarningService``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from serving.registry import configure_environment
+from serving.settings import get_serving_settings
+
+configure_environment(get_serving_settings())  # BentoML reads its home when first imported
+
+import bentoml  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+from serving.answers import ledger_records, loan_scores  # noqa: E402
+from serving.auth import ApiKeyMiddleware  # noqa: E402
+from serving.bundle import ScoringBundle  # noqa: E402
+from serving.ledger import LedgerError  # noqa: E402
+from serving.schemas import (  # noqa: E402
+    NotScored,
+    ScoreFeaturesRequest,
+    ScoreRequest,
+    ScoreResponse,
+    vocabulary_notes,
+)
+from serving.scoring import (  # noqa: E402
+    RequestError,
+    ScoredLoans,
+    feature_frame,
+    score_snapshots,
+    snapshots_from_history,
+)
+from serving.stores import open_ledger  # noqa: E402
+
+logger = logging.getLogger("ews.serving")
+info_app = FastAPI(title="Model information")
+
+
+@bentoml.service(
+    name="red_credit_ews",
+    workers=1,
+    traffic={"timeout": 120},
+    logging={"access": {"enabled": True, "request_content_length": True}},
+)
+@bentoml.asgi_app(info_app, path="/")
+class WarningService:
+    """Scores loans with the registry's champion and records every warning in the ledger."""
+
+    def __init__(self) -> None:
+        from serving.registry import load_champion
+
+        settings = get_serving_settings()
+        self.bundle: ScoringBundle = load_champion(settings)
+        self.ledger = open_ledger(settings)
+        self.ledger.check()
+        logger.info(
+            "serving %s version %s (%s); ledger %s",
+            self.bundle.info.model_name,
+            self.bundle.info.model_version,
+            self.bundle.source,
+            self.ledger,
+        )
+
+    def __is_ready__(self) -> bool:
+        try:
+            self.ledger.check()
+        except LedgerError:
+            return False
+        return True
+
+    def _answer(
+        self,
+        scored: ScoredLoans,
+        source: str,
+        language: str,
+        as_of: Sequence[date],
+        notes: Sequence[list[str]],
+        not_scored: list[NotScored],
+    ) -> ScoreResponse:
+        request_id = uuid.uuid4().hex
+        records = ledger_records(
+            scored, self.bundle, request_id, source, datetime.now(UTC), as_of, notes
+        )
+        try:
+            self.ledger.record(records)
+        except LedgerError as exc:
+            raise bentoml.exceptions.ServiceUnavailable(
+                f"the warning ledger could not record this request, nothing was scored: {exc}"
+            ) from None
+        return ScoreResponse(
+            request_id=request_id,
+            model_name=self.bundle.info.model_name,
+            model_version=self.bundle.info.model_version,
+            policy_version=self.bundle.policy.version,
+            language=language,
+            scores=loan_scores(scored, self.bundle, language, as_of, notes),
+            not_scored=not_scored,
+        )
+
+    @bentoml.api(route="/score")
+    def score(self, request: ScoreRequest, /) -> ScoreResponse:
+        """Score every loan of the borrowers open at ``as_of`` from their raw recent history."""
+        try:
+            snapshots = snapshots_from_history(self.bundle, request.borrowers, request.as_of)
+            scored = score_snapshots(self.bundle, snapshots)
+        except RequestError as exc:
+            raise bentoml.exceptions.InvalidArgument(str(exc)) from None
+        notes_of = {h.borrower.borrower_id: vocabulary_notes(h) for h in request.borrowers}
+        borrowers = scored.keys["borrower_id"].astype(str).tolist()
+        scored_ids = set(borrowers)
+        not_scored = [
+            NotScored(borrower_id=b, reason=f"no loan open at the end of {request.as_of:%Y-%m}")
+            for b in notes_of
+            if b not in scored_ids
+        ]
+        return self._answer(
+            scored,
+            "score",
+            request.language,
+            [request.as_of] * len(scored),
+            [notes_of[b] for b in borrowers],
+            not_scored,
+        )
+
+    @bentoml.api(route="/score_features")
+    def score_features(self, request: ScoreFeaturesRequest, /) -> ScoreResponse:
+        """Score precomputed snapshot rows (the model's feature contract, see ``GET /model``)."""
+        try:
+            scored = score_snapshots(self.bundle, feature_frame(self.bundle, request.rows))
+        except RequestError as exc:
+            raise bentoml.exceptions.InvalidArgument(str(exc)) from None
+        as_of = [row.as_of for row in request.rows]
+        return self._answer(
+            scored, "score_features", request.language, as_of, [[]] * len(as_of), []
+        )
+
+    @bentoml.api(route="/ping")
+    def ping(self) -> dict[str, str]:
+        """A trivial endpoint: the framework's own cost, for benchmarks."""
+        return {"status": "ok"}
+
+    @info_app.get("/model")
+    def model(self) -> dict[str, Any]:
+        """The served version: registry facts, training window, metrics, features, policy."""
+        return {
+            **self.bundle.info.model_dump(),
+            "source": self.bundle.source,
+            "policy": self.bundle.policy.model_dump(mode="json"),
+        }
+
+
+WarningService.add_asgi_middleware(ApiKeyMiddleware)  # type: ignore[attr-defined]
