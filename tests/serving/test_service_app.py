@@ -1,0 +1,288 @@
+"""The scoring service in-process (``to_asgi``): answers, refusals, auth, ledger, consistency.
+
+The app is the real BentoML service with the real champion of a small simulated book and a
+real SQLite ledger; only the HTTP hop is in-process. ``tests/integration/test_serving_http.py``
+repeats the essentials against a real ``bentoml serve`` process.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from serving.client import score_request
+from tests.serving.conftest import API_KEYS, AS_OF_MONTH, Served, environment
+
+KEY = {"X-API-Key": API_KEYS[0]}
+
+
+@pytest.fixture(scope="module")
+def bundle(served: Served, app_client):
+    from serving.registry import load_champion
+    from serving.settings import get_serving_settings
+
+    with environment(served.environment()):
+        return load_champion(get_serving_settings())
+
+
+@pytest.fixture(scope="module")
+def book(served: Served, bundle):
+    """The whole book scored at the test month through the portfolio path."""
+    from serving.portfolio import score_book
+
+    return score_book(bundle, served.tables, AS_OF_MONTH).frame()
+
+
+@pytest.fixture(scope="module")
+def watched_ids(book) -> list[str]:
+    """Two borrowers with open loans: the riskiest and a median one."""
+    ordered = book.sort_values("pd_12m", ascending=False)["borrower_id"].astype(str).unique()
+    return [ordered[0], ordered[len(ordered) // 2]]
+
+
+@pytest.fixture(scope="module")
+def good_request(served: Served, watched_ids) -> dict[str, Any]:
+    return score_request(served.tables, watched_ids, AS_OF_MONTH, "en")
+
+
+def ledger_of(served: Served):
+    from serving.settings import get_serving_settings
+    from serving.stores import open_ledger
+
+    with environment(served.environment()):
+        return open_ledger(get_serving_settings())
+
+
+def test_a_good_request_is_scored_explained_and_recorded(
+    app_client, served, good_request, watched_ids
+):
+    response = app_client.post("/score", json=good_request, headers=KEY)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_name"] == "red-credit-warning" and body["model_version"] == served.version
+    assert body["policy_version"].startswith("derived-")
+    assert {s["borrower_id"] for s in body["scores"]} == set(watched_ids)
+    for score in body["scores"]:
+        p = score["p_severity"]
+        assert 1 >= p["s1"] >= p["s2"] >= p["s3"] == score["pd_12m"] >= 0
+        assert score["grade"] in {"green", "blue", "yellow", "orange", "red"}
+        assert score["actions"] and score["stage_hint"]["stage"] in (1, 2, 3)
+        assert all(r["contribution"] > 0 and r["text"] for r in score["reasons"])
+    ledger = ledger_of(served)
+    rows = ledger.read(request_id=body["request_id"])
+    assert sorted(rows["loan_id"]) == sorted(s["loan_id"] for s in body["scores"])
+    assert set(rows["source"]) == {"score"}
+    assert not set(rows["borrower_pseudonym"]) & set(watched_ids)  # never in clear
+    first = rows.set_index("loan_id").loc[body["scores"][0]["loan_id"]]
+    assert first["p_s3"] == body["scores"][0]["pd_12m"]
+    assert first["features"]["dpd_now"] is not None and len(first["reasons"]) >= 1
+
+
+def test_the_answer_speaks_the_language_asked_for(app_client, good_request):
+    english = app_client.post("/score", json=good_request, headers=KEY).json()
+    chinese = app_client.post("/score", json={**good_request, "language": "zh"}, headers=KEY).json()
+    riskiest_en, riskiest_zh = english["scores"][0], chinese["scores"][0]
+    assert riskiest_en["pd_12m"] == riskiest_zh["pd_12m"]
+    assert riskiest_en["actions"] != riskiest_zh["actions"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in riskiest_zh["actions"])
+    if riskiest_zh["reasons"]:
+        assert riskiest_en["reasons"][0]["text"] != riskiest_zh["reasons"][0]["text"]
+
+
+def test_every_scoring_path_gives_the_same_warning(app_client, good_request, book, bundle):
+    """/score, /score_features and the portfolio run agree for the same loan and as_of."""
+    scored = app_client.post("/score", json=good_request, headers=KEY).json()["scores"]
+    by_loan = book.set_index("loan_id")
+    for score in scored:
+        portfolio = by_loan.loc[score["loan_id"]]
+        assert score["pd_12m"] == portfolio["pd_12m"]
+        assert score["p_severity"]["s1"] == portfolio["p_s1"]
+        assert score["grade"] == portfolio["grade"]
+    rows = [
+        {
+            "loan_id": s["loan_id"],
+            "borrower_id": s["borrower_id"],
+            "as_of": s["as_of"],
+            "features": features,
+        }
+        for s, features in zip(scored, _features_of(bundle, good_request), strict=True)
+    ]
+    response = app_client.post("/score_features", json={"rows": rows}, headers=KEY)
+    assert response.status_code == 200, response.text
+    again = {s["loan_id"]: s for s in response.json()["scores"]}
+    for score in scored:
+        assert again[score["loan_id"]]["pd_12m"] == score["pd_12m"]
+        assert again[score["loan_id"]]["grade"] == score["grade"]
+
+
+def _features_of(bundle, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model inputs of a request's loans, as a feature warehouse would export them."""
+    from serving.schemas import ScoreRequest
+    from serving.scoring import score_snapshots, snapshots_from_history
+
+    parsed = ScoreRequest.model_validate(request)
+    scored = score_snapshots(bundle, snapshots_from_history(bundle, parsed.borrowers, parsed.as_of))
+    return json.loads(json.dumps(scored.feature_dicts()))
+
+
+def test_the_api_key_is_required_on_scoring_but_not_on_probes(app_client, good_request):
+    assert app_client.post("/score", json=good_request).status_code == 401
+    assert (
+        app_client.post("/score", json=good_request, headers={"X-API-Key": "no"}).status_code == 401
+    )
+    assert app_client.get("/model").status_code == 401
+    assert (
+        app_client.post("/score", json=good_request, headers={"X-API-Key": API_KEYS[1]}).status_code
+        == 200
+    )
+    assert app_client.get("/readyz").status_code == 200
+    assert app_client.get("/livez").status_code == 200
+    assert app_client.get("/docs.json").status_code == 200
+
+
+def test_model_describes_the_served_version(app_client, served, bundle):
+    body = app_client.get("/model", headers=KEY).json()
+    assert body["model_version"] == served.version
+    assert body["features"] == bundle.features and "dpd_now" in body["features"]
+    assert set(body["training_window"]) >= {"train_until", "calibrate_until", "test_until"}
+    assert body["metrics"]["s3_auc"] > 0.6
+    assert body["policy"]["version"] == body["policy_version"]
+    assert body["source"].startswith("registry champion")
+
+
+def _mutate(request: dict[str, Any], change) -> dict[str, Any]:
+    bad = copy.deepcopy(request)
+    change(bad)
+    return bad
+
+
+def _first_statement(r):
+    return r["borrowers"][0]["repayments"][0]
+
+
+BAD_REQUESTS = {
+    "wrong type": (lambda r: r.update(as_of="last month"), "as_of"),
+    "missing field": (lambda r: r["borrowers"][0]["borrower"].pop("area"), "area"),
+    "negative amount": (lambda r: _first_statement(r).update(amount_paid=-5.0), "amount_paid"),
+    "date after as_of": (
+        lambda r: _first_statement(r).update(due_date="2099-01-31"),
+        "repayments.0.due_date",
+    ),
+    "duplicated month": (
+        lambda r: r["borrowers"][0]["repayments"].append(
+            {**_first_statement(r), "instalment_no": 999}
+        ),
+        "(loan_id, year, month)",
+    ),
+    "unknown field": (lambda r: r["borrowers"][0]["borrower"].update(name="Zhang San"), "name"),
+    "empty batch": (lambda r: r.update(borrowers=[]), "borrowers"),
+    "unknown loan": (
+        lambda r: _first_statement(r).update(loan_id="L-not-sent"),
+        "is not among the request's loans",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
+def test_a_bad_request_is_a_400_naming_the_field_and_writes_nothing(
+    app_client, served, good_request, case
+):
+    change, named = BAD_REQUESTS[case]
+    ledger = ledger_of(served)
+    before = ledger.count()
+    response = app_client.post("/score", json=_mutate(good_request, change), headers=KEY)
+    assert response.status_code == 400, response.text
+    assert named in response.text
+    assert ledger.count() == before
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_amounts_are_refused(app_client, served, good_request, literal):
+    body = copy.deepcopy(good_request)
+    body["borrowers"][0]["repayments"][0]["amount_paid"] = float(literal.replace("Infinity", "inf"))
+    raw = json.dumps(body, allow_nan=True)
+    ledger = ledger_of(served)
+    before = ledger.count()
+    response = app_client.post(
+        "/score", content=raw, headers={**KEY, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert "amount_paid" in response.text
+    assert ledger.count() == before
+
+
+def test_more_borrowers_than_the_batch_limit_is_refused(app_client, good_request):
+    from serving.settings import MAX_BATCH
+
+    one = good_request["borrowers"][0]
+    many = []
+    for i in range(MAX_BATCH + 1):
+        entry = copy.deepcopy(one)
+        entry["borrower"]["borrower_id"] = f"B-copy-{i}"
+        many.append(entry)
+    response = app_client.post("/score", json={**good_request, "borrowers": many}, headers=KEY)
+    assert response.status_code == 400
+    assert "borrowers" in response.text and str(MAX_BATCH) in response.text
+
+
+def test_unknown_area_industry_and_standard_are_scored_as_other(app_client, good_request):
+    def change(r):
+        entry = r["borrowers"][0]
+        entry["borrower"].update(area="xihu", industry="space_mining")
+        if entry["party_ratings"]:
+            entry["party_ratings"][0]["native_standard"] = "moon5"
+
+    response = app_client.post("/score", json=_mutate(good_request, change), headers=KEY)
+    assert response.status_code == 200, response.text
+    notes = [n for s in response.json()["scores"] for n in s["notes"]]
+    assert any("area 'xihu'" in n for n in notes)
+    assert any("industry 'space_mining'" in n for n in notes)
+
+
+def test_score_features_refuses_unknown_missing_and_mistyped_features(app_client, bundle):
+    row = {
+        "loan_id": "L1",
+        "borrower_id": "B1",
+        "as_of": "2025-06-30",
+        "features": {f: 0.0 for f in bundle.features},
+    }
+    row["features"].update({"area": "wuxing", "borrower_type": "farmer"})
+    cases = {
+        "unknown": ({**row["features"], "shoe_size": 42.0}, "unknown shoe_size"),
+        "missing": ({k: v for k, v in row["features"].items() if k != "dpd_now"}, "dpd_now"),
+        "mistyped": ({**row["features"], "dpd_now": "thirty"}, "expected a number"),
+    }
+    for features, named in cases.values():
+        response = app_client.post(
+            "/score_features", json={"rows": [{**row, "features": features}]}, headers=KEY
+        )
+        assert response.status_code == 400, response.text
+        assert named in response.text
+
+
+def test_scores_do_not_depend_on_the_loan_id(app_client, good_request):
+    renamed = copy.deepcopy(good_request)
+    for entry in renamed["borrowers"]:
+        mapping = {
+            loan["loan_id"]: f"X{i}-{loan['loan_id']}" for i, loan in enumerate(entry["loans"])
+        }
+        for loan in entry["loans"]:
+            loan["loan_id"] = mapping[loan["loan_id"]]
+            if loan["renewal_of"] is not None:
+                loan["renewal_of"] = mapping[loan["renewal_of"]]
+        for statement in entry["repayments"]:
+            statement["loan_id"] = mapping[statement["loan_id"]]
+    first = app_client.post("/score", json=good_request, headers=KEY).json()["scores"]
+    second = app_client.post("/score", json=renamed, headers=KEY).json()["scores"]
+    np.testing.assert_array_equal(
+        sorted(s["pd_12m"] for s in first), sorted(s["pd_12m"] for s in second)
+    )
+    assert (
+        pd.Series([s["grade"] for s in first]).sort_values().tolist()
+        == pd.Series([s["grade"] for s in second]).sort_values().tolist()
+    )
