@@ -9,6 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: Months of repayment statements and operating signals a snapshot reads: as_of month M and the
+#: 23 before it (statement or signal month m with ``M - HISTORY_MONTHS < m <= M``). An online
+#: request carries only this much history, so no feature may look further back; the one
+#: exception is the renewal flag (``features.families.repayment``), documented there.
+HISTORY_MONTHS = 24
+
 
 def month_index(dates: pd.Series | np.ndarray | pd.DatetimeIndex) -> np.ndarray:
     """Integer month of each date (NaT gives a very negative number)."""

@@ -21,7 +21,8 @@ area by construction.
 * A standard never seen, or a missing level (an unrated borrower), gives NaN: "no rating" is
   information the feature pipeline keeps as its own indicator, never a silent zero.
 
-Fit only on ratings awarded in the training period; ``crosswalk_`` is the published table.
+Fit only on ratings awarded in the training period; ``crosswalk_`` is the published table, and
+``PartyIndexUnifier.from_crosswalk`` restores a fitted unifier from it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ from features.party_scales import STANDARDS
 
 INPUT_COLUMNS = ("issuing_area", "native_standard", "native_level")
 POOLED = "(pooled)"
+#: Columns of the published cross-walk (``crosswalk_``, ``party_crosswalk.csv``).
+CROSSWALK_COLUMNS = (
+    "issuing_area",
+    "native_standard",
+    "native_level",
+    "rank",
+    "count",
+    "unified",
+    "source",
+)
+SOURCES = ("area", "pooled")
 
 
 def _as_columns(X: Any) -> dict[str, np.ndarray]:
@@ -82,6 +94,121 @@ def _midranks(counts: np.ndarray) -> np.ndarray:
     return 100.0 * (below + np.cumsum(share)) / 2.0
 
 
+def _crosswalk(ref: pd.DataFrame, min_area_ratings: int) -> pd.DataFrame:
+    """The cross-walk table from reference ratings (``issuing_area``, ``native_standard`` and the
+    level's ``rank`` on its scale): the pooled distribution of every standard, then every area
+    with at least ``min_area_ratings`` ratings of its standard."""
+    groups = [(POOLED, std, g) for std, g in ref.groupby("native_standard")]
+    groups += [
+        (area, std, g) for (area, std), g in ref.groupby(["issuing_area", "native_standard"])
+    ]
+    rows: list[pd.DataFrame] = []
+    for area, standard, group in groups:
+        levels = STANDARDS[standard].levels
+        counts = np.bincount(group["rank"], minlength=len(levels)).astype(float)
+        pooled = area == POOLED
+        if not pooled and counts.sum() < min_area_ratings:
+            continue
+        rows.append(
+            pd.DataFrame(
+                {
+                    "issuing_area": area,
+                    "native_standard": standard,
+                    "native_level": list(levels),
+                    "rank": np.arange(len(levels)),
+                    "count": counts.astype(np.int64),
+                    "unified": _midranks(counts),
+                    "source": "pooled" if pooled else "area",
+                }
+            )
+        )
+    if not rows:
+        return _typed(pd.DataFrame(columns=list(CROSSWALK_COLUMNS)))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _typed(crosswalk: pd.DataFrame) -> pd.DataFrame:
+    """The cross-walk columns with the dtypes ``fit`` gives them.
+
+    A CSV read back by pandas has numbers for a level column holding only numeric scales
+    (``4`` stars, ``87`` points), and object or integer columns elsewhere; the lookups key on
+    strings, so a level must be the text ``"4"`` again.
+    """
+    missing = [c for c in CROSSWALK_COLUMNS if c not in crosswalk.columns]
+    if missing:
+        raise ValueError(f"the cross-walk lacks the column(s) {', '.join(missing)}")
+    level = crosswalk["native_level"]
+    if pd.api.types.is_numeric_dtype(level):
+        level = level.astype(np.int64)
+    return pd.DataFrame(
+        {
+            "issuing_area": crosswalk["issuing_area"].astype(str).to_numpy(dtype=object),
+            "native_standard": crosswalk["native_standard"].astype(str).to_numpy(dtype=object),
+            "native_level": level.astype(str).to_numpy(dtype=object),
+            "rank": crosswalk["rank"].to_numpy(dtype=np.int64),
+            "count": crosswalk["count"].to_numpy(dtype=np.int64),
+            "unified": crosswalk["unified"].to_numpy(dtype=np.float64),
+            "source": crosswalk["source"].astype(str).to_numpy(dtype=object),
+        }
+    )
+
+
+def _unified_from_counts(crosswalk: pd.DataFrame) -> np.ndarray:
+    """Each row's index recomputed from the counts of its (area, standard) block, as ``fit``
+    computes it.
+
+    A CSV round trip of the float ``unified`` column may be off in the last bit; the integer
+    counts are exact, so a restored unifier recomputes from them and maps every rating exactly
+    as the fitted one did.
+    """
+    unified = np.full(len(crosswalk), np.nan)
+    rank = crosswalk["rank"].to_numpy()
+    count = crosswalk["count"].to_numpy().astype(float)
+    blocks = crosswalk.groupby(["issuing_area", "native_standard"], sort=False).indices
+    for rows in blocks.values():
+        ordered = rows[np.argsort(rank[rows], kind="stable")]
+        unified[ordered] = _midranks(count[ordered])
+    return unified
+
+
+def _restored(crosswalk: pd.DataFrame) -> pd.DataFrame:
+    """A published cross-walk, typed and checked, with ``unified`` recomputed from the counts.
+
+    Raises ``ValueError`` if a column is missing, a ``source`` is neither "area" nor "pooled",
+    or the published ``unified`` disagrees with the counts (an edited or truncated table).
+    """
+    table = _typed(crosswalk)
+    unknown = sorted(set(table["source"]) - set(SOURCES))
+    if unknown:
+        raise ValueError(f"the cross-walk has unknown source(s) {', '.join(unknown)}")
+    unified = _unified_from_counts(table)
+    off = ~np.isclose(unified, table["unified"].to_numpy(), rtol=0.0, atol=1e-9)
+    if off.any():
+        raise ValueError(
+            f"the cross-walk's unified index disagrees with its counts in {off.sum()} row(s), "
+            f"first at row {int(np.flatnonzero(off)[0])}"
+        )
+    return table.assign(unified=unified)
+
+
+def _lookups(
+    crosswalk: pd.DataFrame,
+) -> tuple[dict[tuple[str, str, str], float], dict[tuple[str, str], float]]:
+    """(area, standard, level) -> index of areas with their own block, and (standard, level)
+    -> index of the pooled blocks.
+
+    Plain dictionaries: a lookup per rating costs microseconds, which the online path needs.
+    """
+    own = crosswalk[crosswalk["source"] == "area"]
+    pooled = crosswalk[crosswalk["source"] == "pooled"]
+    area_keys = zip(own["issuing_area"], own["native_standard"], own["native_level"], strict=True)
+    pooled_keys = zip(pooled["native_standard"], pooled["native_level"], strict=True)
+    return (
+        dict(zip(area_keys, own["unified"], strict=True)),
+        dict(zip(pooled_keys, pooled["unified"], strict=True)),
+    )
+
+
 class PartyIndexUnifier(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):  # type: ignore[call-arg]
     """Map (issuing area, native standard, native level) to the unified 0-100 index.
 
@@ -107,59 +234,50 @@ class PartyIndexUnifier(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
     def fit(self, X: Any, y: Any = None) -> PartyIndexUnifier:
         """Learn each area's level distribution from reference ratings ``X``."""
         frame = pd.DataFrame(_as_columns(X))
-        self.n_features_in_ = len(INPUT_COLUMNS)
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(INPUT_COLUMNS, dtype=object)
         rank = _level_rank(frame["native_standard"], frame["native_level"])
         known = rank >= 0
-        ref = frame[known].assign(rank=rank[known])
-        rows: list[pd.DataFrame] = []
-        groups = [(POOLED, std, g) for std, g in ref.groupby("native_standard")]
-        groups += [
-            (area, std, g) for (area, std), g in ref.groupby(["issuing_area", "native_standard"])
-        ]
-        for area, standard, group in groups:
-            levels = STANDARDS[standard].levels
-            counts = np.bincount(group["rank"], minlength=len(levels)).astype(float)
-            pooled = area == POOLED
-            if not pooled and counts.sum() < self.min_area_ratings:
-                continue
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "issuing_area": area,
-                        "native_standard": standard,
-                        "native_level": list(levels),
-                        "rank": np.arange(len(levels)),
-                        "count": counts.astype(np.int64),
-                        "unified": _midranks(counts),
-                        "source": "pooled" if pooled else "area",
-                    }
-                )
-            )
-        columns = [
-            "issuing_area",
-            "native_standard",
-            "native_level",
-            "rank",
-            "count",
-            "unified",
-            "source",
-        ]
-        self.crosswalk_ = (
-            pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
-        )
-        cw = self.crosswalk_
-        own = cw[cw["source"] == "area"]
-        pooled = cw[cw["source"] == "pooled"]
-        # Plain dictionaries: a lookup per rating costs microseconds, which the online path needs.
-        area_keys = zip(
-            own["issuing_area"], own["native_standard"], own["native_level"], strict=True
-        )
-        self.area_values_ = dict(zip(area_keys, own["unified"], strict=True))
-        pooled_keys = zip(pooled["native_standard"], pooled["native_level"], strict=True)
-        self.pooled_values_ = dict(zip(pooled_keys, pooled["unified"], strict=True))
+        reference = frame[known].assign(rank=rank[known])
+        self._use_crosswalk(_crosswalk(reference, self.min_area_ratings))
         return self
+
+    @classmethod
+    def from_crosswalk(
+        cls, crosswalk: pd.DataFrame, min_area_ratings: int = 30
+    ) -> PartyIndexUnifier:
+        """A fitted unifier rebuilt from its published ``crosswalk_`` table.
+
+        Training logs the table (``party_crosswalk.csv``) instead of a pickle, so the service
+        restores the exact mapping from a reviewable file. Column types are normalised (a CSV
+        read back turns levels such as ``4`` into numbers) and ``unified`` is recomputed from
+        the exact integer counts, so every rating maps bit for bit as in the fitted unifier.
+
+        Parameters
+        ----------
+        crosswalk : DataFrame
+            The table with the columns of ``CROSSWALK_COLUMNS``, e.g. ``pd.read_csv`` of
+            ``party_crosswalk.csv``.
+        min_area_ratings : int
+            The value the table was fitted with; kept for ``get_params`` only (the table
+            already says which areas have their own block).
+
+        Raises
+        ------
+        ValueError
+            If columns are missing (named in the message), a ``source`` is unknown, or
+            ``unified`` disagrees with the counts.
+        """
+        unifier = cls(min_area_ratings=min_area_ratings)
+        unifier.feature_names_in_ = np.asarray(INPUT_COLUMNS, dtype=object)
+        unifier._use_crosswalk(_restored(crosswalk))
+        return unifier
+
+    def _use_crosswalk(self, crosswalk: pd.DataFrame) -> None:
+        """Set the fitted state from a typed cross-walk (both ``fit`` and ``from_crosswalk``)."""
+        self.crosswalk_ = crosswalk
+        self.n_features_in_ = len(INPUT_COLUMNS)
+        self.area_values_, self.pooled_values_ = _lookups(crosswalk)
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Unified index of each rating (NaN for a missing level or an unknown standard)."""

@@ -4,7 +4,15 @@
 online endpoint: it takes validated raw tables (a whole book, or one borrower's rows) and a list
 of as-of months and returns, for every loan open at the end of each month, the feature
 families of ``features.families`` and (optionally) the outcome label. A loan is *open* at as_of
-if it was originated on or before that month and no statement on or before it ended it.
+if it was originated on or before that month, no statement on or before it ended it, and, once
+it is older than ``HISTORY_MONTHS``, it has a statement in that window.
+
+A snapshot reads repayment statements and operating signals of the last ``HISTORY_MONTHS``
+months only (plus the three statements of a renewed loan that the renewal flag needs), so the
+online endpoint's requests carry just that history (``recent_history`` cuts it from a book) and
+score exactly as the whole book does. That is also why a loan whose statements stopped more
+than ``HISTORY_MONTHS`` ago is not open: its ending statement is outside the history a request
+carries, and a loan still running always has a recent statement.
 
 Missing data never becomes a silent zero: a loan with no statement yet has
 ``statements_so_far == 0``; a borrower with no operating data has NaN trends and its staleness
@@ -26,10 +34,23 @@ from features.families.party import party_features
 from features.families.repayment import repayment_features
 from features.keys import KeyIndex
 from features.labels import DEFAULT_HORIZON, label_rows
-from features.months import month_end, month_index
+from features.months import HISTORY_MONTHS, day_number, month_end, month_index
 from features.party_index import PartyIndexUnifier
 from features.statements import StatementIndex
 from features.vocab import PILOT_AREAS, TERMINAL_STATUSES
+
+__all__ = [
+    "HISTORY_MONTHS",
+    "ID_COLUMNS",
+    "LABEL_COLUMNS",
+    "STATIC_CATEGORIES",
+    "SnapshotError",
+    "borrower_tables",
+    "build_snapshots",
+    "check_as_of_covered",
+    "parse_months",
+    "recent_history",
+]
 
 #: Identifying columns of a snapshot row (the key is loan_id + as_of) and its label columns:
 #: neither is ever a model input.
@@ -124,7 +145,8 @@ def _grid(book: _Book, months: list[int]) -> pd.DataFrame:
     origination = book.loans["origination_month"].to_numpy()
     loan_parts, month_parts = [], []
     for m in months:
-        open_now = np.flatnonzero((origination <= m) & (book.loan_end_month > m))
+        started = np.flatnonzero((origination <= m) & (book.loan_end_month > m))
+        open_now = started[_reported_recently(book, started, m)]
         loan_parts.append(open_now)
         month_parts.append(np.full(open_now.size, m, dtype=np.int64))
     loan = np.concatenate(loan_parts) if loan_parts else np.zeros(0, dtype=np.int64)
@@ -133,6 +155,21 @@ def _grid(book: _Book, months: list[int]) -> pd.DataFrame:
     loan, month = loan[order], month[order]
     borrower = book.loans["borrower_code"].to_numpy()[loan]
     return pd.DataFrame({"loan_code": loan, "as_of_month": month, "borrower_code": borrower})
+
+
+def _reported_recently(book: _Book, loans: np.ndarray, month: int) -> np.ndarray:
+    """Which ``loans`` are young or have a statement in the ``HISTORY_MONTHS`` up to ``month``.
+
+    A loan that ended long ago has its ending statement outside the history an online request
+    carries; without this test it would look open there and closed in the whole book. A loan
+    still running has a statement every month, so nothing open is lost.
+    """
+    young = book.loans["origination_month"].to_numpy()[loans] > month - HISTORY_MONTHS
+    statements = book.statements
+    recent, _ = statements.at(
+        statements.upto(loans, month) - 1, loans, month - HISTORY_MONTHS + 1, month
+    )
+    return young | recent
 
 
 def _static_features(grid: pd.DataFrame, book: _Book) -> Columns:
@@ -195,7 +232,9 @@ def build_snapshots(
         Last month of data for label maturity; the last statement month by default.
 
     Months in which no loan is open simply give no rows; ``check_as_of_covered`` is the
-    guard for requests that must lie inside a book's data.
+    guard for requests that must lie inside a book's data. Statements and signals older than
+    ``HISTORY_MONTHS`` before an as-of month are never read, so ``recent_history(tables,
+    as_of)`` gives the same rows for that month as the whole history (tested).
     """
     months = parse_months(as_of_months)
     book = _index_book(tables)
@@ -272,3 +311,104 @@ def borrower_tables(tables: dict[str, pd.DataFrame], borrower_id: str) -> dict[s
     repayments = tables["repayments"]
     own["repayments"] = repayments[repayments["loan_id"].isin(loan_ids).to_numpy()]
     return own
+
+
+def _as_of_month(as_of: str | pd.Period | pd.Timestamp | int) -> int:
+    """Integer month of ``"2024-06"``, a Period, a Timestamp (its month) or an integer month."""
+    if isinstance(as_of, int | np.integer):
+        return int(as_of)
+    if isinstance(as_of, str):  # the same spelling as the as-of months of build_snapshots
+        months = parse_months(as_of)
+        if len(months) != 1:
+            raise SnapshotError(f"as-of {as_of!r} is a range, not one month")
+        return months[0]
+    period = pd.Period(as_of, freq="M")
+    if pd.isna(period):
+        raise SnapshotError(f"as-of {as_of!r} is not a month")
+    return period.year * 12 + period.month - 1
+
+
+_MONTH_SPAN = 1 << 22  # key = loan position * _MONTH_SPAN + month, as in the StatementIndex
+
+
+def _renewed_loans_last_statements(
+    loans: pd.DataFrame, repayments: pd.DataFrame, per_loan: int = 3
+) -> np.ndarray:
+    """Mask of ``repayments``: each renewed loan's last ``per_loan`` statements due in or before
+    its renewal's origination month (what the renewal flag reads, whatever their age)."""
+    keep = np.zeros(len(repayments), dtype=bool)
+    renewal_of = loans["renewal_of"]
+    renews = renewal_of.notna().to_numpy()
+    if not renews.any() or repayments.empty:
+        return keep
+    loan_keys = KeyIndex(loans["loan_id"])
+    key = loan_keys.positions(repayments["loan_id"]) * _MONTH_SPAN + month_index(
+        repayments["due_date"]
+    )
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    renewed = loan_keys.positions(renewal_of[renews])
+    until = month_index(loans["origination_date"].to_numpy()[renews])
+    end = np.searchsorted(sorted_key, renewed * _MONTH_SPAN + until, side="right")
+    for back in range(1, per_loan + 1):
+        pos = end - back
+        safe = np.clip(pos, 0, len(sorted_key) - 1)
+        ok = (pos >= 0) & (sorted_key[safe] // _MONTH_SPAN == renewed) & (renewed >= 0)
+        keep[order[safe[ok]]] = True
+    return keep
+
+
+def recent_history(
+    tables: dict[str, pd.DataFrame],
+    as_of: str | pd.Period | pd.Timestamp | int,
+    months: int = HISTORY_MONTHS,
+) -> dict[str, pd.DataFrame]:
+    """The tables as an online request for ``as_of`` carries them: recent history only.
+
+    A client sends each borrower's profile, ratings, loans and events in full but only the last
+    ``months`` of repayment statements and operating signals, since that is all a snapshot
+    reads (``HISTORY_MONTHS``). This cuts such a request from a book, for the service and
+    for tests that check it scores exactly as the whole history does.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        Validated raw tables (a whole book or some borrowers' rows).
+    as_of : str, Period, Timestamp or int
+        The as-of month (``"2024-06"``; a Timestamp stands for the month containing it).
+    months : int
+        Months of statements and signals to keep, ``as_of``'s month and those before it.
+
+    Returns
+    -------
+    dict of DataFrame
+        The same tables without anything dated after ``as_of`` (statements due after its
+        month end, signals and events available after it, ratings awarded after it, loans
+        originated after it), and without statements due, or signals describing a month,
+        ``months`` or more months before as_of's month. For every renewal kept, the renewed
+        loan's last 3 statements due in or before the renewal's origination month are kept
+        whatever their age: the renewal flag reads them. Other tables pass through with only
+        the after-as_of filter; row order and dtypes are unchanged.
+    """
+    month = _as_of_month(as_of)
+    cutoff = day_number(month_end(np.array([month])))[0]
+
+    def known(frame: pd.DataFrame, column: str) -> np.ndarray:
+        return day_number(frame[column]) <= cutoff
+
+    out = dict(tables)
+    loans = tables["loans"]
+    out["loans"] = loans[month_index(loans["origination_date"]) <= month]
+    repayments = tables["repayments"]
+    due = month_index(repayments["due_date"])
+    recent = (due > month - months) & (due <= month)
+    renewal = _renewed_loans_last_statements(out["loans"], repayments)
+    out["repayments"] = repayments[recent | renewal]
+    signals = tables["operating_signals"]
+    signal_month = month_index(signals["period"])
+    out["operating_signals"] = signals[
+        (signal_month > month - months) & known(signals, "available_at")
+    ]
+    out["events"] = tables["events"][known(tables["events"], "available_at")]
+    out["party_ratings"] = tables["party_ratings"][known(tables["party_ratings"], "award_date")]
+    return out

@@ -32,6 +32,7 @@ class StatementIndex:
 
     loan: np.ndarray
     month: np.ndarray
+    instalment: np.ndarray  # instalment_no: statements of the loan up to and including this one
     dpd: np.ndarray
     due: np.ndarray
     paid: np.ndarray
@@ -46,6 +47,8 @@ class StatementIndex:
     @classmethod
     def build(cls, repayments: pd.DataFrame, loan_codes: np.ndarray) -> StatementIndex:
         """Index ``repayments`` whose rows belong to loans with the given integer codes."""
+        if len(repayments) == 0:
+            return cls._of_no_loan()
         month = month_index(repayments["due_date"])
         order = np.lexsort((month, loan_codes))
         loan = loan_codes[order].astype(np.int64)
@@ -63,6 +66,7 @@ class StatementIndex:
         return cls(
             loan=loan,
             month=month,
+            instalment=repayments["instalment_no"].to_numpy()[order],
             dpd=dpd,
             due=due,
             paid=paid,
@@ -75,12 +79,41 @@ class StatementIndex:
             cure_cum=np.concatenate([[0], np.cumsum(cure)]),
         )
 
-    def upto(self, loan: np.ndarray, month: np.ndarray) -> np.ndarray:
+    @classmethod
+    def _of_no_loan(cls) -> StatementIndex:
+        """One placeholder statement of loan code -1 in month -1, for tables with none.
+
+        Every lookup of a real loan misses it, and gathers at the clipped positions ``at``
+        returns stay in bounds, so a request without any statement yet (a borrower's first
+        loan in its origination month) needs no special case; no month counts as data.
+        """
+        zero = np.zeros(1)
+        return cls(
+            loan=np.array([-1]),
+            month=np.array([-1]),
+            instalment=np.zeros(1, dtype=np.int64),
+            dpd=np.zeros(1, dtype=np.int64),
+            due=zero,
+            paid=zero,
+            balance=zero,
+            severity=np.zeros(1, dtype=np.int8),
+            status=np.array([""], dtype=object),
+            key=np.array([-_SHIFT - 1]),
+            missed_cum=np.zeros(2, dtype=np.int64),
+            partial_cum=np.zeros(2, dtype=np.int64),
+            cure_cum=np.zeros(2, dtype=np.int64),
+        )
+
+    def upto(self, loan: np.ndarray, month: np.ndarray | int) -> np.ndarray:
         """Position after the last statement of ``loan`` due in or before ``month``."""
         return np.searchsorted(self.key, loan * _SHIFT + month, side="right")
 
     def at(
-        self, pos: np.ndarray, loan: np.ndarray, first_month: np.ndarray, last_month: np.ndarray
+        self,
+        pos: np.ndarray,
+        loan: np.ndarray,
+        first_month: np.ndarray | int,
+        last_month: np.ndarray | int,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Which ``pos`` hold a statement of ``loan`` due in months [first, last].
 

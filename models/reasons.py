@@ -63,7 +63,13 @@ TEMPLATES: dict[str, Texts] = {
     "cures_12m": _fmt(
         "{v:.0f} returns to current after arrears in 12 months", "近12个月逾期后结清{v:.0f}次"
     ),
+    # Both read the last 24 months of statements only (features.months.HISTORY_MONTHS).
     "months_since_delinquent": _fmt("last past due {v:.0f} months ago", "距上次逾期{v:.0f}个月"),
+    "delinquent_24m": lambda v: (
+        ("past due at least once in the last 24 months", "近24个月曾逾期")
+        if v
+        else ("not past due in the last 24 months", "近24个月无逾期")
+    ),
     "renewed_from_delinquent_loan": lambda v: (
         ("renews a loan that was past due (借新还旧)", "借新还旧：续贷前原贷款存在逾期")
         if v
@@ -131,7 +137,9 @@ def describe(feature: str, value: Any) -> tuple[str, str]:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return (f"{feature}: not reported", f"{feature}：无数据")
     template = TEMPLATES.get(feature)
-    if template is not None and isinstance(value, int | float | np.integer | np.floating | bool):
+    if template is not None and isinstance(
+        value, int | float | np.integer | np.floating | bool | np.bool_
+    ):
         return template(float(value))
     return (f"{feature} = {value}", f"{feature} = {value}")
 

@@ -4,6 +4,12 @@ A snapshot row finds its loan's last statement due on or before ``as_of`` with o
 search in the ``StatementIndex``, and every window ("worst DPD over the last 6 months") is a
 handful of gathers from there. A statement dated after ``as_of`` is never reached, which is
 what makes the features point-in-time.
+
+No feature reads a statement due more than ``HISTORY_MONTHS`` (24) months before ``as_of``: an
+online request carries only that much of the loan's history, and a feature that looked further
+back would score the same loan differently online and in training. The count of statements so
+far therefore comes from the instalment number, and delinquency history is "in the last 24
+months", never "ever". The renewal flag is the one exception (see ``_renewed_from_delinquent``).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.families import Columns
+from features.months import HISTORY_MONTHS
 from features.statements import StatementIndex
 
 WINDOWS = (3, 6, 12)
@@ -31,11 +38,14 @@ def repayment_features(
     end = statements.upto(loan, month)
     n = loan.size
     amount = loans["amount"].to_numpy()[loan]
+    first = month - HISTORY_MONTHS + 1  # the earliest statement month any feature reads
 
-    last_ok, last = statements.at(end - 1, loan, month - 10_000, month)
+    last_ok, last = statements.at(end - 1, loan, first, month)
     out: dict[str, np.ndarray] = {
         "dpd_now": np.where(last_ok, statements.dpd[last], 0),
-        "statements_so_far": np.zeros(n, dtype=np.int64),
+        # Instalments are numbered 1..n without gaps, so the last one's number counts them all
+        # without reading the old statements themselves.
+        "statements_so_far": np.where(last_ok, statements.instalment[last], 0),
     }
     worst = {k: np.zeros(n, dtype=np.int64) for k in WINDOWS}
     for back in range(max(WINDOWS)):
@@ -47,30 +57,19 @@ def repayment_features(
     for k in WINDOWS:
         out[f"worst_dpd_{k}m"] = worst[k]
 
-    start_all = statements.upto(loan, month - 10_000)
-    out["statements_so_far"] = end - start_all
     start_12 = statements.upto(loan, month - 12)
     out["missed_instalments_12m"] = statements.missed_cum[end] - statements.missed_cum[start_12]
     out["partial_payments_12m"] = statements.partial_cum[end] - statements.partial_cum[start_12]
     out["cures_12m"] = statements.cure_cum[end] - statements.cure_cum[start_12]
 
-    # Months since the last statement that was past due (NaN if this loan never was).
-    since = np.full(n, np.nan)
-    remaining = np.ones(n, dtype=bool)
-    for back in range(max(WINDOWS) * 3):
-        ok, pos = statements.at(end - 1 - back, loan, month - 10_000, month)
-        hit = remaining & ok & (statements.dpd[pos] > 0)
-        since[hit] = (month - statements.month[pos])[hit]
-        remaining &= ~hit & ok
-        if not remaining.any():
-            break
+    since = _months_since_delinquent(statements, loan, month, end)
     out["months_since_delinquent"] = since
-    out["ever_delinquent"] = ~np.isnan(since) | (worst[12] > 0)
+    out["delinquent_24m"] = ~np.isnan(since)  # the window is HISTORY_MONTHS = 24
 
     balance = np.where(last_ok, statements.balance[last], amount)
     out["outstanding_balance"] = balance
     out["utilisation"] = balance / amount
-    ok6, pos6 = statements.at(statements.upto(loan, month - 6) - 1, loan, month - 10_000, month - 6)
+    ok6, pos6 = statements.at(statements.upto(loan, month - 6) - 1, loan, first, month - 6)
     balance6 = np.where(ok6, statements.balance[pos6], amount)
     out["utilisation_change_6m"] = (balance - balance6) / amount
 
@@ -81,11 +80,36 @@ def repayment_features(
     return out
 
 
+def _months_since_delinquent(
+    statements: StatementIndex, loan: np.ndarray, month: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """Months since the loan's last past-due statement within the last ``HISTORY_MONTHS``.
+
+    NaN if no statement in that window was past due: an older delinquency is outside the
+    history a request carries, so it cannot count here without making online and batch
+    scores differ. ``end`` is ``statements.upto(loan, month)``.
+    """
+    since = np.full(loan.size, np.nan)
+    remaining = np.ones(loan.size, dtype=bool)
+    for back in range(HISTORY_MONTHS):  # at most one statement per month
+        ok, pos = statements.at(end - 1 - back, loan, month - HISTORY_MONTHS + 1, month)
+        hit = remaining & ok & (statements.dpd[pos] > 0)
+        since[hit] = (month - statements.month[pos])[hit]
+        remaining &= ~hit & ok
+        if not remaining.any():
+            break
+    return since
+
+
 def _renewed_from_delinquent(loans: pd.DataFrame, statements: StatementIndex) -> np.ndarray:
     """Whether each loan renewed one past due in its last 3 statements (借新还旧).
 
-    Only the renewed loan's statements up to this loan's origination month are read, all of
-    them known before any ``as_of`` at which this loan exists.
+    Reads the renewed loan's last 3 statements due in or before this loan's origination month,
+    all known before any ``as_of`` at which this loan exists. They are read *whatever their
+    age*: a renewal is often years old, and whether it rolled over arrears stays a warning sign
+    for as long as the loan runs. This is the one feature that may reach beyond
+    ``HISTORY_MONTHS``, so a request must carry those 3 statements of the renewed loan
+    (``features.snapshots.recent_history`` keeps them).
     """
     previous = loans["previous_loan_code"].to_numpy()
     flag = np.zeros(previous.size, dtype=bool)

@@ -1,13 +1,36 @@
-"""A small hand-made portfolio that fulfils the whole raw-table contract.
+"""Small books for tests: a hand-made one that fulfils the whole raw-table contract, and a
+simulated one whose history runs well past the 24 months an online request carries.
 
-Frames are built from plain Python lists (object strings, as a test or a bank might hand them
-over), so validating them also exercises the conversion to the contract's dtypes. Every call
-returns fresh frames that a test may mutate.
+The hand-made frames are built from plain Python lists (object strings, as a test or a bank
+might hand them over), so validating them also exercises the conversion to the contract's
+dtypes. Every call returns fresh frames that a test may mutate.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+
+from features.simulator import SimulationConfig, simulate_portfolio
+from features.simulator.config import BookParams, HazardParams
+
+_DEFAULT_HAZARD = HazardParams()
+
+#: A book that tests of the history window can fail on: half the loans run 36 months (so many
+#: are older than 24 months at a late as-of), arrears are more common (so some open loans were
+#: past due only more than 24 months ago), and loans in arrears at maturity are mostly renewed
+#: (so some renewals of past-due loans are older than 24 months).
+LONG_HISTORY = SimulationConfig(
+    hazard=HazardParams(
+        evergreen_prob=0.9,
+        miss_intercept={k: v + 1.0 for k, v in _DEFAULT_HAZARD.miss_intercept.items()},
+    ),
+    book=BookParams(term_probs={t: (0.4, 0.1, 0.5) for t in BookParams().term_probs}),
+)
+
+
+def simulate_long_history_book(n_borrowers: int = 1000, seed: int = 5) -> dict[str, pd.DataFrame]:
+    """The six tables of a 48-month simulated book (2023-01 to 2026-12) under ``LONG_HISTORY``."""
+    return simulate_portfolio(n_borrowers, 48, seed, config=LONG_HISTORY).tables
 
 
 def _dates(*values: str) -> pd.Series:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,3 +100,41 @@ def test_unified_index_tracks_true_quality_better_than_raw_levels():
     quality = ratings[["borrower_id"]].merge(book.truth["borrowers"], on="borrower_id")
     q = quality["party_quality"].to_numpy()
     assert np.corrcoef(unified, q)[0, 1] > np.corrcoef(raw, q)[0, 1] + 0.05
+
+
+def test_a_unifier_restored_from_its_published_csv_maps_every_rating_identically(tmp_path):
+    from features.simulator import simulate_portfolio
+
+    ratings = simulate_portfolio(3000, 24, 11).tables["party_ratings"]
+    fitted = fit_party_index(ratings, "2023-12-31", min_area_ratings=30)
+    path = tmp_path / "party_crosswalk.csv"
+    fitted.crosswalk_.to_csv(path, index=False)  # as training logs it to MLflow
+    published = pd.read_csv(path)
+    restored = PartyIndexUnifier.from_crosswalk(published, min_area_ratings=30)
+    pd.testing.assert_frame_equal(restored.crosswalk_, fitted.crosswalk_, check_exact=True)
+    pd.testing.assert_frame_equal(
+        restored.transform(ratings), fitted.transform(ratings), check_exact=True
+    )
+    assert restored.get_params() == fitted.get_params()
+
+
+def test_levels_read_back_as_numbers_are_levels_again():
+    # A table of numeric scales only (stars, points) reads back from CSV as integers.
+    fitted = PartyIndexUnifier(min_area_ratings=5).fit(pd.concat([STRICT, LENIENT]))
+    as_read = fitted.crosswalk_.assign(native_level=fitted.crosswalk_["native_level"].astype(int))
+    restored = PartyIndexUnifier.from_crosswalk(as_read, min_area_ratings=5)
+    queries = pd.concat([STRICT, LENIENT])
+    pd.testing.assert_frame_equal(
+        restored.transform(queries), fitted.transform(queries), check_exact=True
+    )
+
+
+def test_a_crosswalk_missing_columns_or_inconsistent_is_refused():
+    table = PartyIndexUnifier(min_area_ratings=5).fit(pd.concat([STRICT, LENIENT])).crosswalk_
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) count, source"):
+        PartyIndexUnifier.from_crosswalk(table.drop(columns=["source", "count"]))
+    with pytest.raises(ValueError, match="unknown source"):
+        PartyIndexUnifier.from_crosswalk(table.assign(source="guess"))
+    edited = table.assign(unified=table["unified"] + 1.0)
+    with pytest.raises(ValueError, match="disagrees with its counts"):
+        PartyIndexUnifier.from_crosswalk(edited)

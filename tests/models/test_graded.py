@@ -138,6 +138,10 @@ def test_reasons_are_the_largest_risk_raising_contributions_in_both_languages(da
         "开票收入较去年同期下降38%",
     )
     assert describe("worst_dpd_6m", 31.0)[0] == "31 days past due at worst in the last 6 months"
+    assert describe("delinquent_24m", np.True_) == (
+        "past due at least once in the last 24 months",
+        "近24个月曾逾期",
+    )
     assert describe("no_template", 2)[0] == "no_template = 2"
 
 
