@@ -9,6 +9,8 @@ graded last time and no longer open).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from features.snapshots import build_snapshots, check_as_of_covered, parse_months
@@ -19,13 +21,14 @@ from serving.scoring import ScoredLoans, score_snapshots
 #: Grades on the watchlist.
 WATCH_GRADES = ("yellow", "orange", "red")
 NEW, CLOSED = "new", "closed"
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def score_book(bundle: ScoringBundle, tables: dict[str, pd.DataFrame], as_of: str) -> ScoredLoans:
     """Score every loan open at the end of month ``as_of`` ("YYYY-MM")."""
+    if not MONTH.fullmatch(as_of):
+        raise ValueError(f"--as-of must be one month like 2025-06, got {as_of!r}: not a month")
     months = parse_months(as_of)
-    if len(months) != 1:
-        raise ValueError(f"--as-of must be one month like 2025-06, got {as_of!r}")
     check_as_of_covered(tables, months)
     snapshots = build_snapshots(tables, months, bundle.unifier, with_labels=False)
     return score_snapshots(bundle, snapshots)

@@ -1,0 +1,179 @@
+"""The monthly whole-portfolio assessment: pure pieces, then ``ews-serve score-portfolio``."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from models.grade_policy import GradePolicy
+from serving.cli import app
+from serving.portfolio import grade_change, migration_matrix, watchlist, with_previous
+from tests.serving.conftest import Served, environment
+
+runner = CliRunner()
+
+
+def _book(grades: dict[str, str], pd_12m: dict[str, float] | None = None) -> pd.DataFrame:
+    loans = list(grades)
+    pds = pd_12m or {loan: 0.01 for loan in loans}
+    return pd.DataFrame(
+        {
+            "loan_id": loans,
+            "borrower_id": [f"B-{loan}" for loan in loans],
+            "as_of": pd.Timestamp("2025-06-30"),
+            "grade": [grades[loan] for loan in loans],
+            "pd_12m": [pds[loan] for loan in loans],
+            "p_s1": 0.2,
+            "p_s2": 0.1,
+            "dpd_now": 0,
+            "stage_hint": 1,
+            "reasons_zh": "",
+            "reasons_en": "",
+        }
+    )
+
+
+def test_grade_change_names_new_equal_up_and_down():
+    previous = pd.Series([None, "green", "red", "blue"])
+    current = pd.Series(["yellow", "green", "orange", "red"])
+    assert grade_change(previous, current).tolist() == ["new", "=", "down 1", "up 3"]
+
+
+def test_watchlist_keeps_yellow_and_above_most_severe_first():
+    book = _book(
+        {"a": "green", "b": "yellow", "c": "red", "d": "orange", "e": "red"},
+        {"a": 0.5, "b": 0.05, "c": 0.3, "d": 0.2, "e": 0.6},
+    )
+    previous = _book({"c": "orange", "d": "orange"})
+    watched = watchlist(with_previous(book, previous), GradePolicy())
+    assert watched["loan_id"].tolist() == ["e", "c", "d", "b"]
+    assert watched["grade_change"].tolist() == ["new", "up 1", "=", "new"]
+    assert watched["actions_zh"].str.len().min() > 0
+
+
+def test_migration_matrix_counts_every_loan_once_with_new_and_closed():
+    previous = _book({"a": "green", "b": "yellow", "c": "red"})
+    book = _book({"a": "blue", "b": "yellow", "d": "green"})
+    matrix = migration_matrix(book, previous)
+    assert matrix.loc["green", "blue"] == 1
+    assert matrix.loc["yellow", "yellow"] == 1
+    assert matrix.loc["red", "closed"] == 1
+    assert matrix.loc["new", "green"] == 1
+    assert matrix.to_numpy().sum() == 4
+
+
+@pytest.fixture(scope="module")
+def assessed(served: Served, tmp_path_factory):
+    """Two monthly runs (May, then June 2025) on the served book."""
+    out = tmp_path_factory.mktemp("assessment")
+    results = {}
+    with environment(served.environment()):
+        for month in ("2025-05", "2025-06"):
+            result = runner.invoke(
+                app,
+                [
+                    "score-portfolio",
+                    *("--data", str(served.portfolio)),
+                    *("--as-of", month),
+                    *("--out", str(out / month)),
+                ],
+            )
+            assert result.exit_code == 0, result.output
+            results[month] = result.output
+    return out, results
+
+
+def test_a_run_writes_book_watchlist_and_migration(served: Served, assessed):
+    out, outputs = assessed
+    june = out / "2025-06"
+    book = pd.read_parquet(june / "scored_book.parquet")
+    summary = json.loads((june / "run.json").read_text())
+    assert len(book) == summary["loans"] > 0
+    assert book["as_of"].eq(pd.Timestamp("2025-06-30")).all()
+    watch = pd.read_csv(june / "watchlist.csv", encoding="utf-8-sig")
+    assert set(watch["grade"]) <= {"yellow", "orange", "red"}
+    assert len(watch) == (book["grade"].isin(["yellow", "orange", "red"])).sum()
+    assert watch["previous_grade"].notna().any()  # May graded most of June's loans
+    matrix = pd.read_csv(june / "migration_matrix.csv", index_col=0)
+    assert matrix.drop(columns="closed").to_numpy().sum() == len(book)
+    assert "watchlist" in outputs["2025-06"]
+
+
+def test_a_run_is_in_the_ledger_and_matches_the_book(served: Served, assessed):
+    from serving.settings import get_serving_settings
+    from serving.stores import open_ledger
+
+    out, _ = assessed
+    book = pd.read_parquet(out / "2025-06" / "scored_book.parquet").set_index("loan_id")
+    summary = json.loads((out / "2025-06" / "run.json").read_text())
+    with environment(served.environment()):
+        ledger = open_ledger(get_serving_settings())
+        rows = ledger.read(request_id=summary["request_id"]).set_index("loan_id")
+    assert len(rows) == len(book)
+    assert (rows.loc[book.index, "p_s3"].to_numpy() == book["pd_12m"].to_numpy()).all()
+    assert (rows.loc[book.index, "grade"].to_numpy() == book["grade"].to_numpy()).all()
+
+
+def test_a_month_already_assessed_is_refused_unless_asked_again(served: Served, assessed, tmp_path):
+    from serving.settings import get_serving_settings
+    from serving.stores import open_ledger
+
+    args = ["score-portfolio", "--data", str(served.portfolio), "--as-of", "2025-06"]
+    with environment(served.environment()):
+        ledger = open_ledger(get_serving_settings())
+        before = ledger.count(source="portfolio")
+        refused = runner.invoke(app, [*args, "--out", str(tmp_path / "again")])
+        assert refused.exit_code == 2
+        assert "already assessed" in refused.output and "--again" in refused.output
+        assert ledger.count(source="portfolio") == before
+        assert not (tmp_path / "again").exists()
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2031-01", "outside the data"),
+        ("June", "not a month"),
+        ("2025-01:2025-03", "one month like"),
+    ],
+)
+def test_a_bad_month_is_one_line_and_writes_nothing(served: Served, tmp_path, as_of, message):
+    with environment(served.environment()):
+        result = runner.invoke(
+            app,
+            [
+                *("score-portfolio", "--data", str(served.portfolio)),
+                *("--as-of", as_of, "--out", str(tmp_path / "out")),
+            ],
+        )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_unvalidated_data_is_refused(served: Served, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    loans = served.tables["loans"].copy()
+    loans.loc[loans.index[0], "amount"] = -1.0
+    from features.io import write_tables
+
+    write_tables({**served.tables, "loans": loans}, broken)
+    with environment(served.environment()):
+        result = runner.invoke(
+            app,
+            [
+                "score-portfolio",
+                "--data",
+                str(broken),
+                "--as-of",
+                "2025-06",
+                "--out",
+                str(tmp_path / "o"),
+            ],
+        )
+    assert result.exit_code == 2
+    assert "failed validation" in result.output
