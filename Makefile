@@ -30,13 +30,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## Create .venv and install the project with pinned versions
 
-demo: $(STAMP) ## Simulate and validate a book, publish the cross-walk, build snapshots, train, register, promote
+demo: $(STAMP) ## Simulate, validate, build features, train and promote; serve it, score over HTTP, assess the book
 	$(BIN)/ews-data simulate --borrowers $(DEMO_BORROWERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(PORTFOLIO)
 	$(BIN)/ews-data validate $(PORTFOLIO)
 	$(BIN)/ews-data summary $(PORTFOLIO)
 	$(BIN)/ews-data crosswalk $(PORTFOLIO) --fit-until 2024-06-30
 	$(BIN)/ews-data features --data $(PORTFOLIO) --as-of 2024-01:2025-12 --out $(EWS_HOME)/data/snapshots.parquet
 	$(BIN)/ews-train fit --data $(PORTFOLIO) --promote
+	bash serving/examples/demo_service.sh $(BIN) $(PORTFOLIO) $(EWS_HOME)/reports
 
 test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest
