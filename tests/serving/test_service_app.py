@@ -286,3 +286,17 @@ def test_scores_do_not_depend_on_the_loan_id(app_client, good_request):
         pd.Series([s["grade"] for s in first]).sort_values().tolist()
         == pd.Series([s["grade"] for s in second]).sort_values().tolist()
     )
+
+
+def test_the_example_request_of_the_readme_is_valid_and_scored(app_client):
+    from pathlib import Path
+
+    body = json.loads(Path("serving/examples/score_request.json").read_text(encoding="utf-8"))
+    assert len(body["borrowers"]) == 2
+    response = app_client.post("/score", json=body, headers=KEY)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert {s["borrower_id"] for s in answer["scores"]} == {
+        b["borrower"]["borrower_id"] for b in body["borrowers"]
+    }
+    assert answer["language"] == "zh"
