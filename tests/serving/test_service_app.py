@@ -1,7 +1,7 @@
 """The scoring service in-process (``to_asgi``): answers, refusals, auth, ledger, consistency.
 
 The app is the real BentoML service with the real champion of a small simulated book and a
-real SQLite ledger; only the HTTP hop is in-process. ``tests/integration/test_serving_http.py``
+real SQLite ledger; only the HTTP hop is in-process. ``tests/serving/test_http_server.py``
 repeats the essentials against a real ``bentoml serve`` process.
 """
 
