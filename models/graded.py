@@ -184,11 +184,32 @@ class GradedWarningClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEs
         ]
         return self
 
-    def predict_cumulative(self, X: Any) -> np.ndarray:
-        """P(y >= class k) for k = 1..K (columns), non-increasing across columns."""
+    def model_matrix(self, X: Any) -> np.ndarray:
+        """``X`` as the numbers LightGBM reads: categories as their codes in the categories seen
+        in fit (NaN for an unseen or missing label), everything else as float64.
+
+        LightGBM converts a DataFrame itself on every ``predict`` call (about 3 ms for one row
+        of this model's 76 columns); converting once serves every threshold model and the
+        reason codes, with the same numbers LightGBM's own conversion gives.
+        """
         check_is_fitted(self, "estimators_")
         X = self._prepare(X, reset=False)
+        if not isinstance(X, pd.DataFrame):
+            return np.asarray(X, dtype=np.float64)
+        categorical = np.array([c in self.categories_ for c in X.columns], dtype=bool)
+        matrix = np.empty(X.shape, dtype=np.float64)
+        if (~categorical).any():  # one block conversion, not one per column
+            numbers = X.iloc[:, np.flatnonzero(~categorical)]
+            matrix[:, ~categorical] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        for j in np.flatnonzero(categorical):
+            codes = X.iloc[:, j].cat.codes.to_numpy()
+            matrix[:, j] = np.where(codes < 0, np.nan, codes)
+        return matrix
+
+    def predict_cumulative(self, X: Any) -> np.ndarray:
+        """P(y >= class k) for k = 1..K (columns), non-increasing across columns."""
+        matrix = self.model_matrix(X)
         cumulative = np.column_stack(
-            [np.asarray(m.predict_proba(X))[:, 1] for m in self.estimators_]
+            [np.asarray(m.booster_.predict(matrix)) for m in self.estimators_]
         )
         return np.minimum.accumulate(cumulative, axis=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from features import vocab
@@ -34,15 +35,21 @@ CATEGORY_LEVELS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+_CATEGORY_DTYPES: Final = {c: pd.CategoricalDtype(list(v)) for c, v in CATEGORY_LEVELS.items()}
+
+
 def to_model_input(snapshots: pd.DataFrame) -> pd.DataFrame:
     """Feature columns of ``snapshots`` with fixed categories (unknown labels become NaN)."""
-    features = snapshots.drop(columns=[c for c in NOT_FEATURES if c in snapshots.columns])
     out = {}
-    for column in features.columns:
-        values = features[column]
+    for column in snapshots.columns:
+        if column in NOT_FEATURES:
+            continue
+        values = snapshots[column]
         if column in CATEGORY_LEVELS:
-            dtype = pd.CategoricalDtype(list(CATEGORY_LEVELS[column]))
-            out[column] = pd.Categorical(values.astype(object), dtype=dtype)
+            out[column] = pd.Categorical(values.astype(object), dtype=_CATEGORY_DTYPES[column])
+        elif values.dtype == object:  # text that should be numbers: pandas names the bad value
+            out[column] = pd.to_numeric(values).astype("float64").to_numpy()
         else:  # numbers and flags as float64: a JSON request may leave any of them missing
-            out[column] = pd.to_numeric(values).astype("float64")
+            out[column] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    # One constructor: this runs on every online request (per-column Series cost ~16 ms a row).
     return pd.DataFrame(out, index=snapshots.index)

@@ -846,7 +846,7 @@ def describe(feature: str, value: Any) -> tuple[str, str]:
 def explain(model: GradedWarningClassifier, X: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
     """The ``top`` risk-raising reasons of each row's 12-month PD (highest threshold model)."""
     booster = model.estimators_[-1].booster_
-    contributions = np.asarray(booster.predict(X, pred_contrib=True))[:, :-1]
+    contributions = np.asarray(booster.predict(model.model_matrix(X), pred_contrib=True))[:, :-1]
     names = list(X.columns)
     reasons: list[list[Reason]] = []
     for row, contrib in enumerate(contributions):

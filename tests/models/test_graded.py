@@ -153,3 +153,25 @@ def test_string_inputs_are_encoded_with_the_categories_seen_in_fit(data):
     np.testing.assert_array_equal(
         model.predict_cumulative(as_strings), model.predict_cumulative(rows)
     )
+
+
+def test_one_conversion_gives_exactly_lightgbms_own_pandas_predictions(data):
+    """predict_cumulative and the reasons read model_matrix; LightGBM's own DataFrame path
+    must give the very same numbers, also for unseen and missing category labels."""
+    _, X, y, train = data
+    model = _model().fit(X[train], y[train])
+    test = X[~train].head(500).copy()
+    test.loc[test.index[:5], "area"] = None
+    test["industry"] = test["industry"].cat.add_categories(["space_mining"])
+    test.loc[test.index[5:10], "industry"] = "space_mining"
+    own = np.column_stack(
+        [m.predict_proba(model._prepare(test, reset=False))[:, 1] for m in model.estimators_]
+    )
+    np.testing.assert_array_equal(
+        model.predict_cumulative(test), np.minimum.accumulate(own, axis=1)
+    )
+    booster = model.estimators_[-1].booster_
+    np.testing.assert_array_equal(
+        booster.predict(model.model_matrix(test), pred_contrib=True),
+        booster.predict(model._prepare(test, reset=False), pred_contrib=True),
+    )
