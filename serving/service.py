@@ -31,6 +31,7 @@ from serving.answers import ledger_records, loan_scores  # noqa: E402
 from serving.auth import ApiKeyMiddleware  # noqa: E402
 from serving.bundle import ScoringBundle  # noqa: E402
 from serving.ledger import LedgerError  # noqa: E402
+from serving.media import JsonBodyMiddleware  # noqa: E402
 from serving.schemas import (  # noqa: E402
     NotScored,
     ScoreFeaturesRequest,
@@ -165,3 +166,4 @@ class WarningService:
 
 
 WarningService.add_asgi_middleware(ApiKeyMiddleware)  # type: ignore[attr-defined]
+WarningService.add_asgi_middleware(JsonBodyMiddleware)  # type: ignore[attr-defined]
