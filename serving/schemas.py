@@ -68,7 +68,16 @@ class Loan(_Record):
     bank: Literal[vocab.BANKS]  # type: ignore[valid-type]
     product: Literal[vocab.PRODUCTS]  # type: ignore[valid-type]
     origination_date: date
-    amount: Annotated[float, Field(gt=0, le=vocab.MAX_LOAN_AMOUNT)]
+    # /docs.json is OpenAPI 3.0, whose exclusiveMinimum is a flag beside minimum: pydantic's
+    # numeric form (JSON Schema 2020-12) made schema-driven clients unable to build a request.
+    amount: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=vocab.MAX_LOAN_AMOUNT,
+            json_schema_extra={"minimum": 0, "exclusiveMinimum": True},
+        ),
+    ]
     annual_rate: Annotated[float, Field(ge=0.005, le=0.24)]
     term_months: Annotated[int, Field(ge=1, le=60)]
     maturity_date: date
