@@ -37,7 +37,11 @@ Language = Literal["zh", "en"]
 class _Record(BaseModel):
     """Strict records: unknown keys, NaN and infinity are refused."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    # hide_input_in_errors: the framework logs every refused request; its borrowers' records
+    # must not reach the log in clear.
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, frozen=True, hide_input_in_errors=True
+    )
 
 
 class BorrowerProfile(_Record):

@@ -300,3 +300,19 @@ def test_the_example_request_of_the_readme_is_valid_and_scored(app_client):
         b["borrower"]["borrower_id"] for b in body["borrowers"]
     }
     assert answer["language"] == "zh"
+
+
+def test_a_refusal_does_not_echo_the_borrowers_records(app_client, good_request):
+    """The framework logs the validation error's text: it must not carry the records."""
+    from pydantic import ValidationError
+
+    from serving.schemas import ScoreRequest
+
+    bad = _mutate(good_request, lambda r: _first_statement(r).update(amount_paid=-5.0))
+    with pytest.raises(ValidationError) as refused:
+        ScoreRequest.model_validate(bad)
+    borrower_id = good_request["borrowers"][0]["borrower"]["borrower_id"]
+    assert "amount_paid" in str(refused.value)
+    assert borrower_id not in str(refused.value) and "input_value" not in str(refused.value)
+    response = app_client.post("/score", json=bad, headers=KEY)
+    assert response.status_code == 400 and borrower_id not in response.text
