@@ -68,7 +68,7 @@ def start(
     ledger_url: LedgerOption = None,
 ) -> None:
     """Resolve models:/<name>@champion (bundling it into BentoML's store), then serve it."""
-    from serving.registry import ServingError, load_champion
+    from serving.registry import ServingError, champion_copy
     from serving.settings import ServingSettings
 
     settings = _settings(tracking_uri, ledger_url)
@@ -78,14 +78,11 @@ def start(
             "[yellow]warning:[/yellow] no API keys configured (EWS_API_KEYS): every scoring "
             "call will get 401; set EWS_AUTH_DISABLED=true only for local development"
         )
-    try:
-        bundle = load_champion(settings)
+    try:  # bundle before the server starts: a refusal is one line here, not a worker crash
+        copy, source = champion_copy(settings)
     except ServingError as exc:
         _refuse(str(exc), 3)
-    console.print(
-        f"serving {bundle.info.model_name} version {bundle.info.model_version} "
-        f"({escape(bundle.source)}), policy {bundle.policy.version}"
-    )
+    console.print(f"serving {copy.tag} ({escape(source)})")
     console.print(f"OpenAPI: http://{host}:{port}/docs.json")
     bentoml = Path(sys.executable).with_name("bentoml")
     command = [str(bentoml), "serve", "serving.service:WarningService"]

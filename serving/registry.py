@@ -173,9 +173,10 @@ def load_bundled(model: Any, source: str) -> ScoringBundle:
     )
 
 
-def load_champion(settings: ServingSettings) -> ScoringBundle:
-    """The champion (bundled on first sight), or the last bundled copy if the registry is
-    unreachable; ``ServingError`` if neither exists."""
+def champion_copy(settings: ServingSettings) -> tuple[Any, str]:
+    """The BentoML copy to serve and where it came from: the registry's champion (bundled on
+    first sight), or the last bundled copy if the registry is unreachable; ``ServingError`` if
+    neither exists."""
     uri, name = settings.resolved_tracking_uri, settings.model_name
     try:
         client, version = champion_version(uri, name)
@@ -185,12 +186,15 @@ def load_champion(settings: ServingSettings) -> ScoringBundle:
             raise ServingError(f"{exc}; and no bundled copy of {name} exists") from None
         latest = copies[-1]
         version_label = latest.info.labels.get("mlflow_version", "?")
-        return load_bundled(
-            latest,
-            f"bundled copy of version {version_label} (registry unreachable: {exc})",
-        )
+        return latest, f"bundled copy of version {version_label} (registry unreachable: {exc})"
     labels = {"mlflow_version": str(version.version), "registry": registry_id(uri)}
     model = _find(name, labels)
     if model is None:
         model = bundle_version(client, version, uri)
-    return load_bundled(model, f"registry champion, version {version.version}")
+    return model, f"registry champion, version {version.version}"
+
+
+def load_champion(settings: ServingSettings) -> ScoringBundle:
+    """The champion's copy (see :func:`champion_copy`), loaded and ready to score."""
+    model, source = champion_copy(settings)
+    return load_bundled(model, source)
