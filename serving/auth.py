@@ -1,14 +1,16 @@
 """API-key check for the scoring endpoints (an ASGI middleware).
 
 Keys come from the serving settings (``EWS_API_KEYS`` or the settings file) and are sent in the
-``X-API-Key`` header. Probes (``/livez``, ``/readyz``, ``/healthz``, ``/metrics``) and the
-OpenAPI document stay open so orchestrators and clients can find the service; every other path
-needs a valid key. Keys are compared in constant time and never logged; with no keys configured
-and authentication not switched off explicitly, every protected call gets 401.
+``X-API-Key`` header. Probes (``/livez``, ``/readyz``, ``/healthz``, ``/metrics``), the OpenAPI
+document (``/docs.json``) and the framework's page that shows it (``/``) stay open so
+orchestrators and clients can find the service; every other path needs a valid key. Keys are
+compared in constant time and never logged; with no keys configured and authentication not
+switched off explicitly, every protected call gets 401.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -21,7 +23,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 #: Paths anyone may call.
-OPEN_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics", "/docs.json", "/docs"})
+OPEN_PATHS = frozenset({"/", "/livez", "/readyz", "/healthz", "/metrics", "/docs.json"})
 HEADER = b"x-api-key"
 
 
@@ -29,9 +31,11 @@ def key_accepted(given: str | None, keys: frozenset[str]) -> bool:
     """Whether ``given`` is one of ``keys`` (every key compared, in constant time)."""
     if not given:
         return False
+    # Digests of equal length: the comparison reveals neither a key nor its length.
+    digest = hashlib.sha256(given.encode()).digest()
     found = False
     for key in keys:
-        found |= hmac.compare_digest(given.encode(), key.encode())
+        found |= hmac.compare_digest(digest, hashlib.sha256(key.encode()).digest())
     return found
 
 
@@ -42,6 +46,9 @@ class ApiKeyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # the service has none: closed, never unchecked
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http" or self._open(scope["path"]):
             await self.app(scope, receive, send)
             return

@@ -68,8 +68,10 @@ def start(
     ledger_url: LedgerOption = None,
 ) -> None:
     """Resolve models:/<name>@champion (bundling it into BentoML's store), then serve it."""
-    from serving.registry import ServingError, champion_copy
+    from serving.ledger import LedgerError
+    from serving.registry import ServingError
     from serving.settings import ServingSettings
+    from serving.stores import prepare_service
 
     settings = _settings(tracking_uri, ledger_url)
     assert isinstance(settings, ServingSettings)
@@ -78,11 +80,15 @@ def start(
             "[yellow]warning:[/yellow] no API keys configured (EWS_API_KEYS): every scoring "
             "call will get 401; set EWS_AUTH_DISABLED=true only for local development"
         )
-    try:  # bundle before the server starts: a refusal is one line here, not a worker crash
-        copy, source = champion_copy(settings)
-    except ServingError as exc:
+    try:  # check before the server starts: a refusal is one line here, not a worker crash
+        bundle, ledger = prepare_service(settings)
+    except (ServingError, LedgerError) as exc:
         _refuse(str(exc), 3)
-    console.print(f"serving {copy.tag} ({escape(source)})")
+    ledger.dispose()
+    console.print(
+        f"serving {bundle.info.model_name} version {bundle.info.model_version} "
+        f"({escape(bundle.source)}), policy {bundle.policy.version}"
+    )
     console.print(f"OpenAPI: http://{host}:{port}/docs.json")
     bentoml = Path(sys.executable).with_name("bentoml")
     command = [str(bentoml), "serve", "serving.service:WarningService"]

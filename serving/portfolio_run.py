@@ -39,6 +39,14 @@ class PortfolioRun:
     files: list[Path] = field(default_factory=list)
 
 
+def previous_run(latest: pd.DataFrame) -> pd.DataFrame:
+    """The loans of the most recent earlier assessment only: a loan graded in some older run
+    and absent from the last one is not "closed" again every month."""
+    if latest.empty:
+        return latest
+    return latest[latest["as_of"] == latest["as_of"].max()].reset_index(drop=True)
+
+
 def _atomic(path: Path, write: object) -> Path:
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)  # type: ignore[operator]
@@ -67,7 +75,7 @@ def run_portfolio(
                 f"{as_of} was already assessed with version {bundle.info.model_version} "
                 f"(run {same_model['request_id'].iloc[0]}); pass --again to record another run"
             )
-        previous = ledger.latest_grades(month_end)
+        previous = previous_run(ledger.latest_grades(month_end))
         request_id = f"portfolio-{as_of}-{uuid.uuid4().hex[:12]}"
         records = ledger_records(
             scored,
@@ -96,6 +104,9 @@ def run_portfolio(
         "loans": len(book),
         "grades": {g: int(grades.get(g, 0)) for g in bundle.policy.rules},
         "watchlist": len(watch),
+        "previous_run_as_of": (
+            pd.Timestamp(previous["as_of"].iloc[0]).date().isoformat() if len(previous) else None
+        ),
         "previous_run_loans": len(previous),
     }
     files = [

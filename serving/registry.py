@@ -16,6 +16,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
@@ -53,6 +54,20 @@ def configure_environment(settings: ServingSettings) -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
+def masked(tracking_uri: str) -> str:
+    """The URI with any password replaced by ``***``: it appears in logs, errors and
+    ``GET /model``."""
+    parts = urlsplit(tracking_uri)
+    if not parts.password:
+        return tracking_uri
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
+def _scrub(text: str, tracking_uri: str) -> str:
+    password = urlsplit(tracking_uri).password
+    return text.replace(password, "***") if password else text
+
+
 def registry_id(tracking_uri: str) -> str:
     """Short stable id of a registry: version 3 of one store is not version 3 of another."""
     return hashlib.sha256(tracking_uri.encode()).hexdigest()[:12]
@@ -81,12 +96,14 @@ def champion_version(tracking_uri: str, model_name: str) -> tuple[Any, Any]:
     except MlflowException as exc:
         if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
             raise ServingError(
-                f"the registry at {tracking_uri} has no {model_name}@{CHAMPION}: "
+                f"the registry at {masked(tracking_uri)} has no {model_name}@{CHAMPION}: "
                 "train and promote one (ews-train fit --promote)"
             ) from None
-        raise RegistryUnavailable(f"registry {tracking_uri}: {first_line(exc)}") from None
+        reason = _scrub(first_line(exc), tracking_uri)
+        raise RegistryUnavailable(f"registry {masked(tracking_uri)}: {reason}") from None
     except Exception as exc:  # connection refused, timeouts, a broken store
-        raise RegistryUnavailable(f"registry {tracking_uri}: {first_line(exc)}") from None
+        reason = _scrub(first_line(exc), tracking_uri)
+        raise RegistryUnavailable(f"registry {masked(tracking_uri)}: {reason}") from None
 
 
 def _bundled(model_name: str) -> list[Any]:
@@ -113,7 +130,7 @@ def _model_info(client: Any, version: Any, tracking_uri: str, model: Any) -> Mod
         model_name=version.name,
         model_version=str(version.version),
         run_id=version.run_id,
-        tracking_uri=tracking_uri,
+        tracking_uri=masked(tracking_uri),
         registered_at=datetime.fromtimestamp(version.creation_timestamp / 1000, UTC).isoformat(),
         bundled_at=datetime.now(UTC).isoformat(),
         training_window={k: params[k] for k in WINDOW_PARAMS if k in params},
@@ -173,24 +190,58 @@ def load_bundled(model: Any, source: str) -> ScoringBundle:
     )
 
 
+def _marker(settings: ServingSettings) -> Path:
+    """Where the copy last resolved as champion is remembered (the fallback serves it)."""
+    return settings.bentoml_home / f"{settings.model_name}.last-champion.json"
+
+
+def _remember(settings: ServingSettings, model: Any, uri: str) -> None:
+    path = _marker(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"tag": str(model.tag), "registry": registry_id(uri)}))
+    tmp.replace(path)
+
+
+def _last_champion(settings: ServingSettings, uri: str) -> Any | None:
+    """The copy last served as this registry's champion; else this registry's newest copy (a
+    copy bundled from another registry, or one demoted since, is never served by default)."""
+    import bentoml
+
+    path = _marker(settings)
+    if path.exists():
+        facts = json.loads(path.read_text())
+        if facts.get("registry") == registry_id(uri):
+            try:
+                return bentoml.models.get(facts["tag"])
+            except Exception:  # removed from the store since
+                pass
+    own = [
+        m
+        for m in _bundled(settings.model_name)
+        if m.info.labels.get("registry") == registry_id(uri)
+    ]
+    return own[-1] if own else None
+
+
 def champion_copy(settings: ServingSettings) -> tuple[Any, str]:
     """The BentoML copy to serve and where it came from: the registry's champion (bundled on
-    first sight), or the last bundled copy if the registry is unreachable; ``ServingError`` if
-    neither exists."""
+    first sight), or the copy last served as champion if the registry is unreachable;
+    ``ServingError`` if neither exists."""
     uri, name = settings.resolved_tracking_uri, settings.model_name
     try:
         client, version = champion_version(uri, name)
     except RegistryUnavailable as exc:
-        copies = _bundled(name)
-        if not copies:
+        last = _last_champion(settings, uri)
+        if last is None:
             raise ServingError(f"{exc}; and no bundled copy of {name} exists") from None
-        latest = copies[-1]
-        version_label = latest.info.labels.get("mlflow_version", "?")
-        return latest, f"bundled copy of version {version_label} (registry unreachable: {exc})"
+        version_label = last.info.labels.get("mlflow_version", "?")
+        return last, f"bundled copy of version {version_label} (registry unreachable: {exc})"
     labels = {"mlflow_version": str(version.version), "registry": registry_id(uri)}
     model = _find(name, labels)
     if model is None:
         model = bundle_version(client, version, uri)
+    _remember(settings, model, uri)
     return model, f"registry champion, version {version.version}"
 
 

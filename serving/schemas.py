@@ -15,8 +15,7 @@ bank may open a branch in a new county before the model knows it. They are score
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Annotated, Literal
 
@@ -30,7 +29,12 @@ Id = Annotated[str, Field(min_length=1, max_length=64)]
 #: A date a request may carry. Scoring holds dates as pandas datetime64[ns] (years 1677-2262):
 #: one outside it made the request a 500 instead of a 400. Borrowers are founded after 1949.
 Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
-Amount = Annotated[float, Field(ge=0)]
+#: Amounts (yuan, kWh, headcounts) above this are typing errors; beyond it derived features would
+#: overflow to infinity.
+MAX_AMOUNT = 1e13
+#: Statements of one loan: 60 months of term plus years of arrears after maturity.
+MAX_INSTALMENTS = 600
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
 Language = Literal["zh", "en"]
 
 
@@ -75,16 +79,10 @@ class Loan(_Record):
     bank: Literal[vocab.BANKS]  # type: ignore[valid-type]
     product: Literal[vocab.PRODUCTS]  # type: ignore[valid-type]
     origination_date: Day
-    # /docs.json is OpenAPI 3.0, whose exclusiveMinimum is a flag beside minimum: pydantic's
-    # numeric form (JSON Schema 2020-12) made schema-driven clients unable to build a request.
-    amount: Annotated[
-        float,
-        Field(
-            gt=0,
-            le=vocab.MAX_LOAN_AMOUNT,
-            json_schema_extra={"minimum": 0, "exclusiveMinimum": True},
-        ),
-    ]
+    # At least one yuan: a vanishing amount turns utilisation into infinity. (An inclusive
+    # bound also keeps /docs.json, OpenAPI 3.0, free of JSON Schema 2020-12's numeric
+    # exclusiveMinimum, which schema-driven clients could not read.)
+    amount: Annotated[float, Field(ge=1.0, le=vocab.MAX_LOAN_AMOUNT)]
     annual_rate: Annotated[float, Field(ge=0.005, le=0.24)]
     term_months: Annotated[int, Field(ge=1, le=60)]
     maturity_date: Day
@@ -95,7 +93,7 @@ class Repayment(_Record):
     """One monthly statement of a loan (``repayments``)."""
 
     loan_id: Id
-    instalment_no: Annotated[int, Field(ge=1)]
+    instalment_no: Annotated[int, Field(ge=1, le=MAX_INSTALMENTS)]
     due_date: Day
     amount_due: Amount
     amount_paid: Amount
@@ -156,19 +154,39 @@ def _after(path: str, value: date, as_of: date) -> Iterator[str]:
         yield f"{path} {value.isoformat()} is after as_of {as_of.isoformat()}"
 
 
-def _duplicates(path: str, keys: Sequence[object], what: str) -> Iterator[str]:
-    for key, n in Counter(keys).items():
-        if n > 1:
-            yield f"{path}: {what} {key} appears {n} times"
+def _duplicates(items: Iterable[tuple[str, object]], what: str) -> Iterator[str]:
+    """Each repeated key, named by its path and the path of its first occurrence (never by its
+    value: refusals are logged, and ids must not reach the log)."""
+    first: dict[object, str] = {}
+    for path, key in items:
+        if key in first:
+            yield f"{path} repeats the {what} of {first[key]}"
+        else:
+            first[key] = path
 
 
 def request_problems(request: ScoreRequest) -> Iterator[str]:
     """Every cross-field problem of a request, each naming its field path."""
     as_of = request.as_of
+    borrowers = list(enumerate(request.borrowers))
     yield from _duplicates(
-        "borrowers", [b.borrower.borrower_id for b in request.borrowers], "borrower_id"
+        ((f"borrowers.{i}.borrower", b.borrower.borrower_id) for i, b in borrowers), "borrower_id"
     )
-    for i, history in enumerate(request.borrowers):
+    # Statements name their loan only by id: one id under two borrowers would mix histories.
+    for table, key in (
+        ("loans", "loan_id"),
+        ("party_ratings", "rating_id"),
+        ("events", "event_id"),
+    ):
+        yield from _duplicates(
+            (
+                (f"borrowers.{i}.{table}.{j}", getattr(record, key))
+                for i, b in borrowers
+                for j, record in enumerate(getattr(b, table))
+            ),
+            key,
+        )
+    for i, history in borrowers:
         yield from borrower_problems(history, as_of, f"borrowers.{i}")
 
 
@@ -177,33 +195,31 @@ def borrower_problems(history: BorrowerHistory, as_of: date, at: str) -> Iterato
     yield from _after(f"{at}.borrower.founding_date", history.borrower.founding_date, as_of)
     for j, r in enumerate(history.party_ratings):
         yield from _after(f"{at}.party_ratings.{j}.award_date", r.award_date, as_of)
-    yield from _duplicates(
-        f"{at}.party_ratings", [r.rating_id for r in history.party_ratings], "rating_id"
-    )
-    loan_ids = [loan.loan_id for loan in history.loans]
-    yield from _duplicates(f"{at}.loans", loan_ids, "loan_id")
+    loan_ids = {loan.loan_id for loan in history.loans}
     for j, loan in enumerate(history.loans):
         yield from _after(f"{at}.loans.{j}.origination_date", loan.origination_date, as_of)
         if loan.maturity_date < loan.origination_date:
             yield f"{at}.loans.{j}.maturity_date precedes origination_date"
         if loan.renewal_of is not None and loan.renewal_of not in loan_ids:
             yield (
-                f"{at}.loans.{j}.renewal_of {loan.renewal_of} is not among the request's loans "
+                f"{at}.loans.{j}.renewal_of is not among this borrower's loans "
                 "(send the renewed loan with its last three statements)"
             )
     for j, s in enumerate(history.repayments):
         yield from _after(f"{at}.repayments.{j}.due_date", s.due_date, as_of)
         if s.loan_id not in loan_ids:
-            yield f"{at}.repayments.{j}.loan_id {s.loan_id} is not among the request's loans"
+            yield f"{at}.repayments.{j}.loan_id is not among this borrower's loans"
+    statements = list(enumerate(history.repayments))
     yield from _duplicates(
-        f"{at}.repayments",
-        [(s.loan_id, s.due_date.year, s.due_date.month) for s in history.repayments],
-        "(loan_id, year, month)",
+        (
+            (f"{at}.repayments.{j}", (s.loan_id, s.due_date.year, s.due_date.month))
+            for j, s in statements
+        ),
+        "loan and statement month",
     )
     yield from _duplicates(
-        f"{at}.repayments",
-        [(s.loan_id, s.instalment_no) for s in history.repayments],
-        "(loan_id, instalment_no)",
+        ((f"{at}.repayments.{j}", (s.loan_id, s.instalment_no)) for j, s in statements),
+        "loan and instalment_no",
     )
     for j, g in enumerate(history.operating_signals):
         yield from _after(f"{at}.operating_signals.{j}.available_at", g.available_at, as_of)
@@ -211,15 +227,16 @@ def borrower_problems(history: BorrowerHistory, as_of: date, at: str) -> Iterato
         if g.available_at < g.period:
             yield f"{at}.operating_signals.{j}.available_at precedes its period"
     yield from _duplicates(
-        f"{at}.operating_signals",
-        [(g.signal, g.period.year, g.period.month) for g in history.operating_signals],
-        "(signal, year, month)",
+        (
+            (f"{at}.operating_signals.{j}", (g.signal, g.period.year, g.period.month))
+            for j, g in enumerate(history.operating_signals)
+        ),
+        "signal and month",
     )
     for j, e in enumerate(history.events):
         yield from _after(f"{at}.events.{j}.available_at", e.available_at, as_of)
         if e.available_at < e.event_date:
             yield f"{at}.events.{j}.available_at precedes event_date"
-    yield from _duplicates(f"{at}.events", [e.event_id for e in history.events], "event_id")
 
 
 def vocabulary_notes(history: BorrowerHistory) -> list[str]:
@@ -326,7 +343,10 @@ class ScoreFeaturesRequest(_Record):
     @model_validator(mode="after")
     def _unique(self) -> ScoreFeaturesRequest:
         problems = list(
-            _duplicates("rows", [(r.loan_id, r.as_of) for r in self.rows], "(loan_id, as_of)")
+            _duplicates(
+                ((f"rows.{i}", (r.loan_id, r.as_of)) for i, r in enumerate(self.rows)),
+                "loan_id and as_of",
+            )
         )
         if problems:
             raise ValueError("; ".join(problems))

@@ -209,12 +209,25 @@ def snapshots_from_history(
 # Feature rows -> snapshot-shaped frame ----------------------------------------------------
 
 
-def feature_frame(bundle: ScoringBundle, rows: Sequence[FeatureRow]) -> pd.DataFrame:
-    """Feature-warehouse rows as a snapshot-shaped frame, or ``RequestError`` naming every
-    missing, unknown or mistyped feature."""
+def feature_frame(
+    bundle: ScoringBundle, rows: Sequence[FeatureRow]
+) -> tuple[pd.DataFrame, list[list[str]]]:
+    """Feature-warehouse rows as a snapshot-shaped frame and each row's notes (labels outside
+    the vocabularies, scored as "other"), or ``RequestError`` naming every missing, unknown or
+    mistyped feature."""
     expected = bundle.features
     problems: list[str] = []
+    notes: list[list[str]] = []
     for i, row in enumerate(rows):
+        notes.append(
+            [
+                f"{name} {value!r} is unknown to the model: scored as other"
+                for name, value in row.features.items()
+                if name in CATEGORY_LEVELS
+                and isinstance(value, str)
+                and value not in CATEGORY_LEVELS[name]
+            ]
+        )
         missing = [f for f in expected if f not in row.features]
         unknown = sorted(set(row.features) - set(expected))
         if missing:
@@ -248,7 +261,7 @@ def feature_frame(bundle: ScoringBundle, rows: Sequence[FeatureRow]) -> pd.DataF
             data[name] = values
         else:
             data[name] = [np.nan if v is None else float(v) for v in values]
-    return pd.DataFrame(data)
+    return pd.DataFrame(data), notes
 
 
 # Snapshots -> scored loans ------------------------------------------------------------------
@@ -264,6 +277,11 @@ def score_snapshots(bundle: ScoringBundle, snapshots: pd.DataFrame) -> ScoredLoa
     inputs = inputs[bundle.features]
     if inputs.empty:
         return _empty(keys, inputs)
+    numbers = [c for c in inputs.columns if c not in CATEGORY_LEVELS]
+    infinite = np.isinf(inputs[numbers].to_numpy(dtype=np.float64)).any(axis=0)
+    if infinite.any():  # only absurd amounts get here; the ledger refuses infinity
+        names = ", ".join(np.asarray(numbers)[infinite][:10])
+        raise RequestError(f"the amounts sent make feature(s) {names} infinite; check them")
     cumulative = bundle.model.predict_cumulative(inputs)
     proba = pd.DataFrame(cumulative, columns=list(PROBABILITY_COLUMNS)[: cumulative.shape[1]])
     dpd = inputs["dpd_now"].to_numpy(dtype=float)
@@ -271,6 +289,47 @@ def score_snapshots(bundle: ScoringBundle, snapshots: pd.DataFrame) -> ScoredLoa
     stages, basis = stage_hints(proba["p_s3"].to_numpy(), dpd, sicr_threshold(bundle.policy))
     reasons = explain(bundle.model.estimator, inputs, top=TOP_REASONS)
     return ScoredLoans(keys, inputs, proba, grades, dpd, stages, basis, reasons)
+
+
+def check_compatible(bundle: ScoringBundle) -> None:
+    """Refuse a model whose features this code does not build (one trained before a feature
+    was renamed, say): otherwise every request would be refused as if the client were wrong."""
+    month = pd.Timestamp("2024-06-30")
+    history = BorrowerHistory.model_validate(
+        {
+            "borrower": {
+                "borrower_id": "B-check",
+                "borrower_type": "farmer",
+                "area": "anji",
+                "industry": "tea_bamboo",
+                "founding_date": "2010-01-01",
+                "size": "micro",
+                "has_party_org": False,
+                "party_members": 0,
+            },
+            "loans": [
+                {
+                    "loan_id": "L-check",
+                    "bank": "bank_1",
+                    "product": "ordinary",
+                    "origination_date": "2024-01-15",
+                    "amount": 100_000.0,
+                    "annual_rate": 0.05,
+                    "term_months": 12,
+                    "maturity_date": "2025-01-15",
+                }
+            ],
+        }
+    )
+    snapshots = snapshots_from_history(bundle, [history], month.date())
+    built = set(to_model_input(snapshots).columns)
+    missing = [f for f in bundle.features if f not in built]
+    if missing:
+        raise RequestError(
+            f"model {bundle.info.model_name} version {bundle.info.model_version} reads "
+            f"feature(s) this feature code does not build ({', '.join(missing[:8])}): "
+            "retrain and promote a model on the current features"
+        )
 
 
 def _empty(keys: pd.DataFrame, inputs: pd.DataFrame) -> ScoredLoans:

@@ -46,10 +46,11 @@ from serving.scoring import (  # noqa: E402
     score_snapshots,
     snapshots_from_history,
 )
-from serving.stores import open_ledger  # noqa: E402
+from serving.stores import prepare_service  # noqa: E402
 
 logger = logging.getLogger("ews.serving")
-info_app = FastAPI(title="Model information")
+# Only GET /model: FastAPI's own documentation pages would shadow the framework's /docs.json.
+info_app = FastAPI(title="Model information", docs_url=None, redoc_url=None, openapi_url=None)
 
 
 @bentoml.service(
@@ -63,12 +64,8 @@ class WarningService:
     """Scores loans with the registry's champion and records every warning in the ledger."""
 
     def __init__(self) -> None:
-        from serving.registry import load_champion
-
-        settings = get_serving_settings()
-        self.bundle: ScoringBundle = load_champion(settings)
-        self.ledger = open_ledger(settings)
-        self.ledger.check()
+        self.bundle: ScoringBundle
+        self.bundle, self.ledger = prepare_service(get_serving_settings())
         logger.info(
             "serving %s version %s (%s); ledger %s",
             self.bundle.info.model_name,
@@ -101,7 +98,7 @@ class WarningService:
             self.ledger.record(records)
         except LedgerError as exc:
             raise bentoml.exceptions.ServiceUnavailable(
-                f"the warning ledger could not record this request, nothing was scored: {exc}"
+                f"the warning ledger could not record this request; nothing was answered: {exc}"
             ) from None
         return ScoreResponse(
             request_id=request_id,
@@ -142,13 +139,12 @@ class WarningService:
     def score_features(self, request: ScoreFeaturesRequest, /) -> ScoreResponse:
         """Score precomputed snapshot rows (the model's feature contract, see ``GET /model``)."""
         try:
-            scored = score_snapshots(self.bundle, feature_frame(self.bundle, request.rows))
+            frame, notes = feature_frame(self.bundle, request.rows)
+            scored = score_snapshots(self.bundle, frame)
         except RequestError as exc:
             raise bentoml.exceptions.InvalidArgument(str(exc)) from None
         as_of = [row.as_of for row in request.rows]
-        return self._answer(
-            scored, "score_features", request.language, as_of, [[]] * len(as_of), []
-        )
+        return self._answer(scored, "score_features", request.language, as_of, notes, [])
 
     @bentoml.api(route="/ping")
     def ping(self) -> dict[str, str]:

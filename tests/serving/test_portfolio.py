@@ -177,3 +177,15 @@ def test_unvalidated_data_is_refused(served: Served, tmp_path):
         )
     assert result.exit_code == 2
     assert "failed validation" in result.output
+
+
+def test_grade_changes_compare_with_the_last_run_only():
+    from serving.portfolio_run import previous_run
+
+    older = _book({"a": "red", "b": "green"}).assign(as_of=pd.Timestamp("2025-03-31"))
+    last = _book({"b": "blue", "c": "yellow"}).assign(as_of=pd.Timestamp("2025-05-31"))
+    latest = pd.concat([older[older["loan_id"] == "a"], last], ignore_index=True)
+    previous = previous_run(latest)
+    assert previous["loan_id"].tolist() == ["b", "c"]
+    matrix = migration_matrix(_book({"b": "blue", "c": "red"}), previous)
+    assert matrix["closed"].sum() == 0  # loan "a" closed long ago, not this month

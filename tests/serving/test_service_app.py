@@ -175,15 +175,15 @@ BAD_REQUESTS = {
     ),
     "duplicated month": (
         lambda r: r["borrowers"][0]["repayments"].append(
-            {**_first_statement(r), "instalment_no": 999}
+            {**_first_statement(r), "instalment_no": 599}
         ),
-        "(loan_id, year, month)",
+        "repeats the loan and statement month",
     ),
     "unknown field": (lambda r: r["borrowers"][0]["borrower"].update(name="Zhang San"), "name"),
     "empty batch": (lambda r: r.update(borrowers=[]), "borrowers"),
     "unknown loan": (
         lambda r: _first_statement(r).update(loan_id="L-not-sent"),
-        "is not among the request's loans",
+        "is not among this borrower's loans",
     ),
 }
 
@@ -316,3 +316,74 @@ def test_a_refusal_does_not_echo_the_borrowers_records(app_client, good_request)
     assert borrower_id not in str(refused.value) and "input_value" not in str(refused.value)
     response = app_client.post("/score", json=bad, headers=KEY)
     assert response.status_code == 400 and borrower_id not in response.text
+
+
+def test_one_loan_id_under_two_borrowers_is_refused_without_naming_it(app_client, good_request):
+    """Statements name their loan by id only: two borrowers sharing one would mix histories."""
+
+    def clash(r):
+        first, second = r["borrowers"][0], r["borrowers"][1]
+        old, new = second["loans"][0]["loan_id"], first["loans"][0]["loan_id"]
+        for loan in second["loans"]:
+            if loan["loan_id"] == old:
+                loan["loan_id"] = new
+        for statement in second["repayments"]:
+            if statement["loan_id"] == old:
+                statement["loan_id"] = new
+
+    bad = _mutate(good_request, clash)
+    response = app_client.post("/score", json=bad, headers=KEY)
+    assert response.status_code == 400, response.text
+    assert "borrowers.1.loans.0 repeats the loan_id of borrowers.0.loans.0" in response.text
+    assert good_request["borrowers"][0]["loans"][0]["loan_id"] not in response.text
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda r: _first_statement(r).update(instalment_no=10**20), "instalment_no"),
+        (
+            lambda r: r["borrowers"][0]["operating_signals"][0].update(value=1e308),
+            "operating_signals",
+        ),
+        (lambda r: r["borrowers"][0]["loans"][0].update(amount=1e-300), "amount"),
+    ],
+)
+def test_absurd_numbers_are_a_400_not_a_500(app_client, good_request, change, named):
+    response = app_client.post("/score", json=_mutate(good_request, change), headers=KEY)
+    assert response.status_code == 400, response.text
+    assert named in response.text
+
+
+def test_score_features_notes_unknown_labels(app_client, good_request, bundle):
+    features = _features_of(bundle, good_request)[0]
+    row = {"loan_id": "L-x", "borrower_id": "B-x", "as_of": "2025-06-30", "features": features}
+    row["features"] = {**features, "area": "xihu"}
+    response = app_client.post("/score_features", json={"rows": [row]}, headers=KEY)
+    assert response.status_code == 200, response.text
+    assert response.json()["scores"][0]["notes"] == [
+        "area 'xihu' is unknown to the model: scored as other"
+    ]
+
+
+def test_a_model_reading_features_this_code_does_not_build_is_refused(bundle):
+    from dataclasses import replace
+
+    from serving.scoring import RequestError, check_compatible
+
+    check_compatible(bundle)
+    stale = replace(
+        bundle,
+        info=bundle.info.model_copy(update={"features": [*bundle.features, "ever_delinquent"]}),
+    )
+    with pytest.raises(RequestError, match="ever_delinquent"):
+        check_compatible(stale)
+
+
+def test_registry_uris_never_show_a_password():
+    from serving.registry import masked
+
+    assert (
+        masked("postgresql://risk:s3cret@db:5432/mlflow") == "postgresql://risk:***@db:5432/mlflow"
+    )
+    assert masked("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
