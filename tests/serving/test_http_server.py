@@ -208,16 +208,22 @@ def test_the_probes_need_no_key(client):
 def test_with_the_registry_unreachable_the_bundled_copy_is_served(
     server, client, served, ledger, good_request, tmp_path
 ):
-    """The module's server has bundled the champion; a second one cannot reach any registry."""
-    env = served.environment(EWS_TRACKING_URI=UNREACHABLE_REGISTRY)
-    with running_server(env, tmp_path) as fallback, http(fallback) as other:
-        model = other.get("/model", headers=KEY)
-        assert model.status_code == 200, model.text
-        source = model.json()["source"]
-        assert source.startswith(f"bundled copy of version {served.version}"), source
-        assert "registry unreachable" in source and UNREACHABLE_REGISTRY in source
-        assert model.json()["model_version"] == served.version
-        response = other.post("/score", json=good_request, headers=KEY)
+    """The module's server has bundled the champion; then its registry goes away (the SQLite
+    store's file is moved aside) and a second server starts on the same registry URI."""
+    store = served.home / "mlflow.db"
+    aside = served.home / "mlflow.db.away"
+    store.rename(aside)
+    try:
+        with running_server(served.environment(), tmp_path) as fallback, http(fallback) as other:
+            model = other.get("/model", headers=KEY)
+            assert model.status_code == 200, model.text
+            source = model.json()["source"]
+            assert source.startswith(f"bundled copy of version {served.version}"), source
+            assert "registry unreachable" in source and "does not exist" in source
+            assert model.json()["model_version"] == served.version
+            response = other.post("/score", json=good_request, headers=KEY)
+    finally:
+        aside.rename(store)
     assert response.status_code == 200, response.text
     body = response.json()
     assert ledger.count(request_id=body["request_id"]) == len(body["scores"]) > 0
@@ -225,6 +231,16 @@ def test_with_the_registry_unreachable_the_bundled_copy_is_served(
     assert {s["loan_id"]: s["pd_12m"] for s in body["scores"]} == {
         s["loan_id"]: s["pd_12m"] for s in champion
     }
+
+
+def test_a_copy_bundled_from_another_registry_is_not_served(served, tmp_path):
+    """An unreachable registry that never had a champion here has nothing to fall back to,
+    even though a copy from another registry sits in the store: exit 3, one line."""
+    env = {**os.environ, **served.environment(EWS_TRACKING_URI=UNREACHABLE_REGISTRY)}
+    command = [str(Path(sys.executable).with_name("ews-serve")), "start", "--port", "1"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "no bundled copy" in done.stderr
 
 
 @pytest.fixture
