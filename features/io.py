@@ -42,6 +42,14 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def validation_problems(exc: ValidationError) -> str:
+    """Every problem of a pydantic ``ValidationError`` on one line, each as ``field.path: msg``
+    (settings and scenario files are edited by people, who want all of them at once)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+
+
 def read_json_model(model: type[ModelT], path: Path, what: str) -> ModelT:
     """A pydantic model from a JSON file edited by staff (gate or grade policy), or a one-line
     ``ValueError`` naming the file and the first offending field."""

@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
+from serving.asgi import Receive, Scope, Send, send_error
 from serving.settings import get_serving_settings
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 #: Paths anyone may call.
 OPEN_PATHS = frozenset({"/", "/livez", "/readyz", "/healthz", "/metrics", "/docs.json"})
@@ -62,19 +57,12 @@ class ApiKeyMiddleware:
         if key_accepted(given, settings.key_values()):
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"error": "missing or invalid API key (send it in X-API-Key)"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b'ApiKey header="X-API-Key"'),
-                ],
-            }
+        await send_error(
+            send,
+            401,
+            "missing or invalid API key (send it in X-API-Key)",
+            ((b"www-authenticate", b'ApiKey header="X-API-Key"'),),
         )
-        await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     def _open(path: str) -> bool:

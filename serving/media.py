@@ -9,10 +9,9 @@ raises there; the framework answers such a client mistake with 500. Requests pos
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
-from serving.auth import Receive, Scope, Send
+from serving.asgi import Receive, Scope, Send, send_error
 
 #: Media types BentoML would parse as a form.
 FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
@@ -40,17 +39,4 @@ class JsonBodyMiddleware:
         if kind not in FORM_TYPES:
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            {"error": f"Content-Type {kind} is not accepted: send application/json"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 415,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 415, f"Content-Type {kind} is not accepted: send application/json")

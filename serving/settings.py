@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from features.io import validation_problems
 from features.settings import get_settings
 from models.names import MODEL_NAME
 
@@ -109,10 +110,7 @@ def load_serving_settings(file: Path | None = None) -> ServingSettings:
     try:
         return ServingSettings.model_validate(values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise SettingsError(f"serving settings invalid: {problems}") from None
+        raise SettingsError(f"serving settings invalid: {validation_problems(exc)}") from None
 
 
 @lru_cache(maxsize=1)

@@ -24,6 +24,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from features.io import validation_problems
 from features.vocab import AREAS, INDUSTRIES
 
 
@@ -119,7 +120,4 @@ def load_scenario(path: Path | str) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ScenarioError(f"{path}: {problems}") from None
+        raise ScenarioError(f"{path}: {validation_problems(exc)}") from None
