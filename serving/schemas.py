@@ -239,6 +239,24 @@ def borrower_problems(history: BorrowerHistory, as_of: date, at: str) -> Iterato
             yield f"{at}.events.{j}.available_at precedes event_date"
 
 
+def history_notes(history: BorrowerHistory) -> list[str]:
+    """Everything the answer should say about what the request carried: labels scored as
+    "other" (:func:`vocabulary_notes`) and renewals sent without the renewed loan's statements
+    (their "renews a past-due loan" flag then cannot be set)."""
+    notes = vocabulary_notes(history)
+    months = {(s.loan_id, s.due_date.year * 12 + s.due_date.month) for s in history.repayments}
+    for j, loan in enumerate(history.loans):
+        if loan.renewal_of is None:
+            continue
+        renewed_at = loan.origination_date.year * 12 + loan.origination_date.month
+        if not any(m <= renewed_at for owner, m in months if owner == loan.renewal_of):
+            notes.append(
+                f"loans.{j} renews a loan sent without statements up to the renewal: "
+                "whether that loan was past due is unknown"
+            )
+    return notes
+
+
 def vocabulary_notes(history: BorrowerHistory) -> list[str]:
     """Values outside the contract's vocabularies, scored as "other"; one note each."""
     notes = []

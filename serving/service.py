@@ -37,7 +37,7 @@ from serving.schemas import (  # noqa: E402
     ScoreFeaturesRequest,
     ScoreRequest,
     ScoreResponse,
-    vocabulary_notes,
+    history_notes,
 )
 from serving.scoring import (  # noqa: E402
     RequestError,
@@ -118,7 +118,7 @@ class WarningService:
             scored = score_snapshots(self.bundle, snapshots)
         except RequestError as exc:
             raise bentoml.exceptions.InvalidArgument(str(exc)) from None
-        notes_of = {h.borrower.borrower_id: vocabulary_notes(h) for h in request.borrowers}
+        notes_of = {h.borrower.borrower_id: history_notes(h) for h in request.borrowers}
         borrowers = scored.keys["borrower_id"].astype(str).tolist()
         scored_ids = set(borrowers)
         not_scored = [

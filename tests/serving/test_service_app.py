@@ -387,3 +387,22 @@ def test_registry_uris_never_show_a_password():
         masked("postgresql://risk:s3cret@db:5432/mlflow") == "postgresql://risk:***@db:5432/mlflow"
     )
     assert masked("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+
+
+def test_a_renewal_sent_without_the_renewed_loans_statements_is_noted(app_client, served, book):
+    loans = served.tables["loans"]
+    renewals = loans[loans["renewal_of"].notna() & loans["loan_id"].isin(book["loan_id"])]
+    borrower = str(renewals["borrower_id"].iloc[0])
+    renewal = renewals.iloc[0]
+    body = score_request(served.tables, [borrower], AS_OF_MONTH, "en")
+    complete = app_client.post("/score", json=body, headers=KEY).json()["scores"]
+    assert not any("renews a loan" in n for s in complete for n in s["notes"])
+
+    entry = body["borrowers"][0]
+    entry["repayments"] = [
+        s for s in entry["repayments"] if s["loan_id"] != str(renewal["renewal_of"])
+    ]
+    answer = app_client.post("/score", json=body, headers=KEY)
+    assert answer.status_code == 200, answer.text
+    notes = [n for s in answer.json()["scores"] for n in s["notes"]]
+    assert any("renews a loan sent without statements up to the renewal" in n for n in notes)
