@@ -24,10 +24,11 @@ curl -fs "$URL/readyz" >/dev/null || { echo "ews-serve not ready:"; tail -20 "$L
 head -1 "$LOG"
 pretty() { "$BIN/python" -c 'import json,sys; print(json.dumps(json.load(sys.stdin), ensure_ascii=False, indent=1)[:'"${1:-3000}"'])'; }
 
-echo; echo "\$ curl -s -X POST $URL/score -H 'Content-Type: application/json' -H 'X-API-Key: $KEY' -d @serving/examples/score_request.json"
+# The commands are shown with a placeholder: a real key must never reach a terminal or a CI log.
+echo; echo "\$ curl -s -X POST $URL/score -H 'Content-Type: application/json' -H 'X-API-Key: \$YOUR_KEY' -d @serving/examples/score_request.json"
 curl -fs -X POST "$URL/score" -H 'Content-Type: application/json' -H "X-API-Key: $KEY" \
   -d @"$HERE/score_request.json" | pretty 4000
-echo; echo "\$ curl -s $URL/model -H 'X-API-Key: $KEY'   (first lines)"
+echo; echo "\$ curl -s $URL/model -H 'X-API-Key: \$YOUR_KEY'   (first lines)"
 curl -fs "$URL/model" -H "X-API-Key: $KEY" | pretty 600
 echo; echo "\$ curl -s -o /dev/null -w '%{http_code}' -X POST $URL/score -d @serving/examples/score_request.json   (no key)"
 curl -s -o /dev/null -w '%{http_code}\n' -X POST "$URL/score" -H 'Content-Type: application/json' \
