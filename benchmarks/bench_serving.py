@@ -49,8 +49,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: the project root holds tests/ and benchmarks/
     sys.path.insert(0, str(ROOT))
 
-for _variable in ("MLFLOW_DISABLE_TELEMETRY", "BENTOML_DO_NOT_TRACK", "DO_NOT_TRACK"):
-    os.environ.setdefault(_variable, "true")
+from features.settings import disable_telemetry  # noqa: E402
+
+disable_telemetry()
 
 from benchmarks.load_serving import (  # noqa: E402
     ServedHome,
@@ -273,20 +274,10 @@ class _InProcess:
         from serving.ledger import WarningLedger
         from serving.registry import load_champion
         from serving.settings import get_serving_settings
+        from tests.serving.http_server import environment
 
-        environment = served.environment()
-        saved = {k: os.environ.get(k) for k in environment}
-        os.environ.update(environment)
-        get_serving_settings.cache_clear()
-        try:
+        with environment(served.environment()):
             self.bundle = load_champion(get_serving_settings())
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            get_serving_settings.cache_clear()
         self.ledger = WarningLedger(f"sqlite:///{workdir / 'inprocess-ledger.db'}", os.urandom(32))
         self.ledger.check()
 

@@ -25,14 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.settings import TELEMETRY_OFF
+
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = ROOT / "benchmarks" / "locustfile.py"
-#: Library telemetry off in every process started here (STACK.md section 7).
-TELEMETRY_OFF = {
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "BENTOML_DO_NOT_TRACK": "true",
-    "DO_NOT_TRACK": "true",
-}
 
 
 # A served home --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from serving.bundle import ScoringBundle
 from serving.ledger import WarningRecord
 from serving.schemas import LoanScore, ReasonOut, StageHint
-from serving.scoring import ScoredLoans, reason_dicts
+from serving.scoring import ScoredLoans
 
 
 def ledger_records(
@@ -44,7 +44,7 @@ def ledger_records(
             grade=str(scored.grades.iat[i]),
             stage_hint=int(scored.stages[i]),
             features=features[i],
-            reasons=reason_dicts(scored.reasons[i]),
+            reasons=scored.reason_records[i],
             notes=list(notes[i]),
         )
         for i in range(len(scored))
@@ -79,7 +79,7 @@ def loan_scores(
                         contribution=r["contribution"],
                         text=r["text_zh"] if language == "zh" else r["text_en"],
                     )
-                    for r in reason_dicts(scored.reasons[i])
+                    for r in scored.reason_records[i]
                 ],
                 actions=bundle.policy.action(grade, language),
                 stage_hint=StageHint(stage=int(scored.stages[i]), basis=scored.stage_basis[i]),

@@ -14,51 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.io import RAW_TABLES
+from features.schemas import schema_for
 from features.snapshots import borrower_tables, recent_history
 
-_RECORD_COLUMNS = {
-    "party_ratings": (
-        "rating_id",
-        "issuing_area",
-        "native_standard",
-        "native_level",
-        "award_date",
-        "list_level",
-    ),
-    "loans": (
-        "loan_id",
-        "bank",
-        "product",
-        "origination_date",
-        "amount",
-        "annual_rate",
-        "term_months",
-        "maturity_date",
-        "renewal_of",
-    ),
-    "repayments": (
-        "loan_id",
-        "instalment_no",
-        "due_date",
-        "amount_due",
-        "amount_paid",
-        "dpd",
-        "outstanding_balance",
-        "status",
-    ),
-    "operating_signals": ("period", "signal", "value", "available_at"),
-    "events": ("event_id", "event_type", "event_date", "available_at", "amount"),
-}
-_PROFILE = (
-    "borrower_id",
-    "borrower_type",
-    "area",
-    "industry",
-    "founding_date",
-    "size",
-    "has_party_org",
-    "party_members",
-)
+
+def _record_columns(table: str) -> tuple[str, ...]:
+    """The contract's columns of ``table`` as a request carries them: without ``borrower_id``,
+    which the enclosing borrower implies (the profile keeps it)."""
+    columns = tuple(schema_for(table).columns)
+    return columns if table == "borrowers" else tuple(c for c in columns if c != "borrower_id")
 
 
 def _json(value: Any) -> Any:
@@ -85,12 +50,13 @@ def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]
 def borrower_history(tables: dict[str, pd.DataFrame], borrower_id: str) -> dict[str, Any]:
     """One borrower's request entry from (already cut) tables."""
     own = borrower_tables(tables, borrower_id)
-    profile = _records(own["borrowers"], _PROFILE)
+    profile = _records(own["borrowers"], _record_columns("borrowers"))
     if not profile:
         raise KeyError(f"borrower {borrower_id} is not in the book")
     entry: dict[str, Any] = {"borrower": profile[0]}
-    for table, columns in _RECORD_COLUMNS.items():
+    for table in (t for t in RAW_TABLES if t != "borrowers"):
         frame = own[table]
+        columns = _record_columns(table)
         if table == "repayments":
             frame = frame.sort_values(["loan_id", "instalment_no"], kind="stable")
         entry[table] = _records(frame, columns)

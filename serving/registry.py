@@ -22,6 +22,7 @@ import pandas as pd
 
 from features.io import first_line
 from features.party_index import PartyIndexUnifier
+from features.settings import disable_telemetry
 from models.grade_policy import GradePolicy
 from models.names import CHAMPION
 from serving.bundle import ModelInfo, ScoringBundle
@@ -46,9 +47,7 @@ def configure_environment(settings: ServingSettings) -> None:
     """BentoML's store under ``EWS_HOME`` and quick registry failures (set before any import of
     bentoml or mlflow in this process; an operator's own values win)."""
     os.environ.setdefault("BENTOML_HOME", str(settings.bentoml_home))
-    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "true")
+    disable_telemetry()
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -17,11 +17,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from features.io import RAW_TABLES
+from features.schemas import DATE, TEXT, schema_for
 from features.snapshots import build_snapshots
 from models.grade_policy import PROBABILITY_COLUMNS, assign_grades
 from models.inputs import CATEGORY_LEVELS, to_model_input
@@ -69,6 +72,12 @@ class ScoredLoans:
             reasons_zh=[" | ".join(r.text_zh for r in rs) for rs in self.reasons],
         )
 
+    @cached_property
+    def reason_records(self) -> list[list[dict[str, Any]]]:
+        """Each loan's reasons as the ledger stores and the answer shows them (made once: both
+        read them)."""
+        return [reason_dicts(reasons) for reasons in self.reasons]
+
     def feature_dicts(self) -> list[dict[str, float | str | bool | None]]:
         """Model inputs of each loan as JSON-ready dictionaries (NaN as None)."""
         records = self.inputs.astype(object).to_dict("records")
@@ -103,8 +112,6 @@ def reason_dicts(reasons: list[Reason]) -> list[dict[str, Any]]:
 
 # Raw history -> tables ---------------------------------------------------------------------
 
-_TEXT = "category"
-
 
 def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
     """One table from request records, in the contract's dtypes, built column by column from
@@ -112,78 +119,28 @@ def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
     out: dict[str, Any] = {}
     for column, kind in columns.items():
         values = [r[column] for r in rows]
-        if kind == "date":
-            out[column] = np.array(values, dtype="datetime64[D]").astype("datetime64[ns]")
-        elif kind == _TEXT:
+        if kind == DATE:
+            out[column] = np.array(values, dtype="datetime64[D]").astype(DATE)
+        elif kind == TEXT:
             out[column] = pd.Categorical(values)
         else:
             out[column] = np.array(values, dtype=kind)
     return pd.DataFrame(out, columns=list(columns))
 
 
-_COLUMNS: dict[str, dict[str, str]] = {
-    "borrowers": {
-        "borrower_id": _TEXT,
-        "borrower_type": _TEXT,
-        "area": _TEXT,
-        "industry": _TEXT,
-        "founding_date": "date",
-        "size": _TEXT,
-        "has_party_org": "bool",
-        "party_members": "int64",
-    },
-    "party_ratings": {
-        "rating_id": _TEXT,
-        "borrower_id": _TEXT,
-        "issuing_area": _TEXT,
-        "native_standard": _TEXT,
-        "native_level": _TEXT,
-        "award_date": "date",
-        "list_level": _TEXT,
-    },
-    "loans": {
-        "loan_id": _TEXT,
-        "borrower_id": _TEXT,
-        "bank": _TEXT,
-        "product": _TEXT,
-        "origination_date": "date",
-        "amount": "float64",
-        "annual_rate": "float64",
-        "term_months": "int64",
-        "maturity_date": "date",
-        "renewal_of": _TEXT,
-    },
-    "repayments": {
-        "loan_id": _TEXT,
-        "instalment_no": "int64",
-        "due_date": "date",
-        "amount_due": "float64",
-        "amount_paid": "float64",
-        "dpd": "int64",
-        "outstanding_balance": "float64",
-        "status": _TEXT,
-    },
-    "operating_signals": {
-        "borrower_id": _TEXT,
-        "period": "date",
-        "signal": _TEXT,
-        "value": "float64",
-        "available_at": "date",
-    },
-    "events": {
-        "event_id": _TEXT,
-        "borrower_id": _TEXT,
-        "event_type": _TEXT,
-        "event_date": "date",
-        "available_at": "date",
-        "amount": "float64",
-    },
-}
+@cache
+def _contract_dtypes() -> dict[str, dict[str, str]]:
+    """Column -> dtype of each raw table, read from the contract's schemas."""
+    return {
+        table: {name: str(column.dtype) for name, column in schema_for(table).columns.items()}
+        for table in RAW_TABLES
+    }
 
 
 def history_tables(histories: Sequence[BorrowerHistory]) -> dict[str, pd.DataFrame]:
     """The six raw tables, in the contract's dtypes, of the borrowers of one request."""
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in _COLUMNS}
+    contract = _contract_dtypes()
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in contract}
     for history in histories:
         owner = history.borrower.borrower_id
         rows["borrowers"].append(dict(history.borrower))
@@ -194,7 +151,7 @@ def history_tables(histories: Sequence[BorrowerHistory]) -> dict[str, pd.DataFra
             {**dict(s), "borrower_id": owner} for s in history.operating_signals
         ]
         rows["events"] += [{**dict(e), "borrower_id": owner} for e in history.events]
-    return {name: _frame(rows[name], columns) for name, columns in _COLUMNS.items()}
+    return {name: _frame(rows[name], columns) for name, columns in contract.items()}
 
 
 def snapshots_from_history(

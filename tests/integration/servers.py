@@ -24,14 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from features.settings import TELEMETRY_OFF  # off in the server process too (STACK.md 7)
+
 #: Admin connection used to create and drop the scratch database (override for other setups).
 POSTGRES_URL = os.environ.get("EWS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-#: Library telemetry off in the server process too (see STACK.md section 7).
-TELEMETRY_OFF = {
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "BENTOML_DO_NOT_TRACK": "true",
-    "DO_NOT_TRACK": "true",
-}
 #: Start to ``/health`` takes 12-20 s on a quiet 2-core box; leave room for a busy one.
 READY_DEADLINE_S = 240.0
 STOP_GRACE_S = 30.0

@@ -8,9 +8,7 @@ PostgreSQL fails the tests that need it, never skips them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +17,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
+from features.settings import TELEMETRY_OFF
 from serving.ledger import WarningLedger, metadata
 from tests.integration.servers import ServerError, create_database, drop_database
+from tests.serving.http_server import environment
 
 #: Key of the test pseudonyms (fixed: tests are deterministic).
 TEST_KEY = bytes(range(32))
@@ -108,9 +108,7 @@ class Served:
             "EWS_HOME": str(self.home),
             "EWS_API_KEYS": ",".join(API_KEYS),
             "BENTOML_HOME": str(self.home / "bentoml"),
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-            "BENTOML_DO_NOT_TRACK": "true",
-            "DO_NOT_TRACK": "true",
+            **TELEMETRY_OFF,
             **extra,
         }
 
@@ -135,28 +133,6 @@ def served(tmp_path_factory) -> Served:
     run = log_training(result, uri, home / "artifacts", data_fingerprint(tables))
     MlflowClient(uri).set_registered_model_alias(MODEL_NAME, CHAMPION, run.version)
     return Served(home, portfolio, tables, uri, run.version)
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set process environment variables (and drop cached settings) for a block."""
-    from features.settings import get_settings
-    from serving.settings import get_serving_settings
-
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    get_serving_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        get_settings.cache_clear()
-        get_serving_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""A real ``ews-serve start`` (``bentoml serve``) process for tests and benchmarks.
+"""A real ``ews-serve start`` (``bentoml serve``) process for tests and benchmarks, and the
+process environment of a served home for in-process work.
 
 Started from this interpreter's environment on a free loopback port, in its own process group,
 with the environment of a served ``EWS_HOME``; ready when ``/readyz`` answers 200. Failures are
@@ -84,3 +85,25 @@ def scoring_server(environment: Mapping[str, str], workdir: Path) -> Iterator[Sc
         yield server
     finally:
         stop_process_group(server.process)
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set process environment variables (and drop cached settings) for a block."""
+    from features.settings import get_settings
+    from serving.settings import get_serving_settings
+
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    get_serving_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+        get_serving_settings.cache_clear()

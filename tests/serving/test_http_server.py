@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
+from features.settings import TELEMETRY_OFF
 from serving.client import score_request
 from tests.integration.servers import ServerError, free_port, stop_process_group
 from tests.serving.conftest import API_KEYS, AS_OF_MONTH, Served, environment
@@ -299,9 +300,7 @@ def test_a_home_with_nothing_to_serve_refuses_to_start(tmp_path):
         "EWS_HOME": str(home),
         "EWS_API_KEYS": API_KEYS[0],
         "BENTOML_HOME": str(home / "bentoml"),
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "BENTOML_DO_NOT_TRACK": "true",
-        "DO_NOT_TRACK": "true",
+        **TELEMETRY_OFF,
     }
     command = [str(Path(sys.executable).with_name("ews-serve")), "start"]
     process = subprocess.Popen(

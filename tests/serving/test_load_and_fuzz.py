@@ -26,12 +26,12 @@ import httpx
 import pytest
 
 from benchmarks.load_serving import (
-    TELEMETRY_OFF,
     acknowledged,
     open_loans,
     run_locust,
     write_bodies,
 )
+from features.settings import TELEMETRY_OFF
 from tests.integration.servers import ServerError, stop_process_group
 from tests.serving.conftest import API_KEYS, AS_OF_MONTH, Served, environment
 from tests.serving.http_server import ScoringServer, start_scoring_server
