@@ -73,8 +73,16 @@ class CalibratedGradedClassifier(CumulativeClassifierMixin, ClassifierMixin, Bas
 
     def predict_cumulative(self, X: Any) -> np.ndarray:
         """Calibrated P(y >= class k), non-increasing across thresholds."""
+        return self.cumulative_from_matrix(self.model_matrix(X))
+
+    def model_matrix(self, X: Any) -> np.ndarray:
+        """``X`` as the estimator's trees read it (``GradedWarningClassifier.model_matrix``)."""
+        return self.estimator.model_matrix(X)
+
+    def cumulative_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Calibrated ``predict_cumulative`` of rows already converted by ``model_matrix``."""
         check_is_fitted(self, "calibrators_")
-        raw = self.estimator.predict_cumulative(X)
+        raw = self.estimator.cumulative_from_matrix(matrix)
         columns = []
         for k, model in enumerate(self.calibrators_):
             if self.method == "isotonic":

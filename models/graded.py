@@ -208,7 +208,12 @@ class GradedWarningClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEs
 
     def predict_cumulative(self, X: Any) -> np.ndarray:
         """P(y >= class k) for k = 1..K (columns), non-increasing across columns."""
-        matrix = self.model_matrix(X)
+        return self.cumulative_from_matrix(self.model_matrix(X))
+
+    def cumulative_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """``predict_cumulative`` of rows already converted by ``model_matrix``, so that one
+        conversion serves the probabilities and the reason codes of a request."""
+        check_is_fitted(self, "estimators_")
         cumulative = np.column_stack(
             [np.asarray(m.booster_.predict(matrix)) for m in self.estimators_]
         )

@@ -843,10 +843,22 @@ def describe(feature: str, value: Any) -> tuple[str, str]:
     return (f"{feature} = {value}", f"{feature} = {value}")
 
 
-def explain(model: GradedWarningClassifier, X: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
-    """The ``top`` risk-raising reasons of each row's 12-month PD (highest threshold model)."""
+def explain(
+    model: GradedWarningClassifier,
+    X: pd.DataFrame,
+    top: int = 3,
+    *,
+    matrix: np.ndarray | None = None,
+) -> list[list[Reason]]:
+    """The ``top`` risk-raising reasons of each row's 12-month PD (highest threshold model).
+
+    ``matrix`` is ``model.model_matrix(X)`` when the caller has already made it (the scoring
+    path makes it once for the probabilities and the reasons).
+    """
     booster = model.estimators_[-1].booster_
-    contributions = np.asarray(booster.predict(model.model_matrix(X), pred_contrib=True))[:, :-1]
+    if matrix is None:
+        matrix = model.model_matrix(X)
+    contributions = np.asarray(booster.predict(matrix, pred_contrib=True))[:, :-1]
     names = list(X.columns)
     reasons: list[list[Reason]] = []
     for row, contrib in enumerate(contributions):

@@ -8,6 +8,8 @@ unrated: "no rating" is information, not an error.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
@@ -27,11 +29,7 @@ def party_features(
 ) -> Columns:
     """Party family for every snapshot row (``grid`` has ``borrower_code``, ``as_of_month``)."""
     if ratings.empty:  # nobody rated at all: every row is unrated
-        ratings = pd.DataFrame(
-            {c: pd.Series(dtype=object) for c in ("native_level", "issuing_area", "list_level")}
-        ).assign(
-            award_date=pd.Series(dtype="datetime64[ns]"), native_standard=pd.Series(dtype=object)
-        )
+        ratings = _no_ratings()
     day = day_number(ratings["award_date"])
     order = np.lexsort((day, borrower_codes))
     b, d = borrower_codes[order].astype(np.int64), day[order]
@@ -68,3 +66,12 @@ def party_features(
         "party_index_change": change,
         "party_recent_downgrade": change < -DOWNGRADE_POINTS,
     }
+
+
+@cache
+def _no_ratings() -> pd.DataFrame:
+    """An empty ratings table in plain dtypes, made once: one borrower's request often has no
+    rating, and building it anew cost more than the rest of the family. Never modified."""
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in ("native_level", "issuing_area", "list_level")}
+    ).assign(award_date=pd.Series(dtype="datetime64[ns]"), native_standard=pd.Series(dtype=object))

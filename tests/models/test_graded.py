@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
@@ -174,4 +175,51 @@ def test_one_conversion_gives_exactly_lightgbms_own_pandas_predictions(data):
     np.testing.assert_array_equal(
         booster.predict(model.model_matrix(test), pred_contrib=True),
         booster.predict(model._prepare(test, reset=False), pred_contrib=True),
+    )
+
+
+def test_model_input_reads_labels_and_categories_alike(data):
+    """Requests carry text labels, the book carries categoricals: both must give one input,
+    an unknown or missing label becoming NaN in the contract's fixed categories."""
+    from models.inputs import CATEGORY_LEVELS
+
+    snap, _, _, _ = data
+    rows = snap.head(300).reset_index(drop=True)
+    labels = rows.astype({c: object for c in CATEGORY_LEVELS if c in rows.columns})
+    pd.testing.assert_frame_equal(to_model_input(labels), to_model_input(rows))
+    labels.loc[:2, "area"] = "atlantis"
+    labels.loc[3:4, "industry"] = None
+    got = to_model_input(labels)
+    assert got["area"][:3].isna().all() and got["industry"][3:5].isna().all()
+    for column, levels in CATEGORY_LEVELS.items():
+        expected = pd.Categorical(labels[column].astype(object), categories=list(levels))
+        assert got[column].cat.categories.tolist() == list(levels)
+        np.testing.assert_array_equal(got[column].cat.codes, expected.codes)
+    numbers = [c for c in got.columns if c not in CATEGORY_LEVELS]
+    assert (got[numbers].dtypes == np.float64).all()
+    np.testing.assert_array_equal(
+        got[numbers].to_numpy(), rows[numbers].to_numpy(dtype=np.float64, na_value=np.nan)
+    )
+
+
+def test_one_matrix_serves_probabilities_and_reasons(data):
+    from models.calibration import CalibratedGradedClassifier
+    from models.reasons import explain
+
+    _, X, y, train = data
+    model = _model().fit(X[train], y[train])
+    rows = X[~train].head(50)
+    matrix = model.model_matrix(rows)
+    np.testing.assert_array_equal(
+        model.cumulative_from_matrix(matrix), model.predict_cumulative(rows)
+    )
+
+    def worded(reasons):
+        return [[(r.feature, r.contribution, r.text_en) for r in row] for row in reasons]
+
+    assert worded(explain(model, rows, top=3, matrix=matrix)) == worded(explain(model, rows, 3))
+    calibrated = CalibratedGradedClassifier(model, "sigmoid").fit(X[~train], y[~train])
+    np.testing.assert_array_equal(
+        calibrated.cumulative_from_matrix(calibrated.model_matrix(rows)),
+        calibrated.predict_cumulative(rows),
     )
