@@ -19,7 +19,8 @@ from serving.settings import get_serving_settings
 
 #: Paths anyone may call.
 OPEN_PATHS = frozenset({"/", "/livez", "/readyz", "/healthz", "/metrics", "/docs.json"})
-HEADER = b"x-api-key"
+API_KEY_HEADER = "X-API-Key"
+HEADER = API_KEY_HEADER.lower().encode()  # as ASGI gives header names
 
 
 def key_accepted(given: str | None, keys: frozenset[str]) -> bool:

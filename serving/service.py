@@ -6,7 +6,9 @@ PD, P(S>=k), grade, reasons and actions in the asked language, an IFRS 9 stage h
 model and policy versions. Every scored loan is committed to the warning ledger before the
 answer leaves: if the ledger cannot take it, the caller gets 503 and nothing is half-written.
 ``GET /model`` describes the served version; ``/livez`` and ``/readyz`` are the framework's
-probes (ready once the model is loaded and the ledger answers); ``/docs.json`` is the OpenAPI.
+probes (ready once the model is loaded and the ledger answers); ``/docs.json`` is the
+framework's OpenAPI document, completed with the API key scheme and the answers our own
+middlewares give (``serving.openapi``).
 
 Run it with ``ews-serve start`` (or ``bentoml serve serving.service:WarningService``).
 """
@@ -32,6 +34,7 @@ from serving.auth import ApiKeyMiddleware  # noqa: E402
 from serving.bundle import ScoringBundle  # noqa: E402
 from serving.ledger import LedgerError  # noqa: E402
 from serving.media import JsonBodyMiddleware  # noqa: E402
+from serving.openapi import OpenApiMiddleware  # noqa: E402
 from serving.schemas import (  # noqa: E402
     NotScored,
     ScoreFeaturesRequest,
@@ -163,3 +166,4 @@ class WarningService:
 
 WarningService.add_asgi_middleware(ApiKeyMiddleware)  # type: ignore[attr-defined]
 WarningService.add_asgi_middleware(JsonBodyMiddleware)  # type: ignore[attr-defined]
+WarningService.add_asgi_middleware(OpenApiMiddleware)  # type: ignore[attr-defined]

@@ -159,8 +159,9 @@ def test_under_load_every_answer_is_in_the_ledger_and_nothing_else(
 
 #: schemathesis settings of the fuzz run. Error feedback off: when a body-less case drew a 400
 #: naming the missing fields, schemathesis changed its body strategy mid-run and Hypothesis ended
-#: the operation's fuzzing after about ten cases (the OpenAPI BentoML writes does not mark the
-#: body required). No cache: nothing learnt in an earlier run changes this one.
+#: the operation's fuzzing after about ten cases (before serving/openapi.py marked bodies
+#: required; kept off so that runs stay comparable). No cache: nothing learnt in an earlier run
+#: changes this one.
 SCHEMATHESIS_CONFIG = """\
 [cache]
 enabled = false

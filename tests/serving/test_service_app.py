@@ -406,3 +406,51 @@ def test_a_renewal_sent_without_the_renewed_loans_statements_is_noted(app_client
     assert answer.status_code == 200, answer.text
     notes = [n for s in answer.json()["scores"] for n in s["notes"]]
     assert any("renews a loan sent without statements up to the renewal" in n for n in notes)
+
+
+def test_the_openapi_document_states_the_key_and_every_answer_the_service_gives(app_client):
+    """Generated clients learn the X-API-Key scheme, the 401/415/503 answers, required bodies
+    and GET /model from the served document; the framework's own parts are kept."""
+    document = app_client.get("/docs.json").json()  # open, like the probes
+    scheme = document["components"]["securitySchemes"]["ApiKey"]
+    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    paths = document["paths"]
+    assert {"/score", "/score_features", "/ping", "/model", "/readyz"} <= set(paths)
+    for path in ("/score", "/score_features"):
+        post = paths[path]["post"]
+        assert post["security"] == [{"ApiKey": []}]
+        assert {"200", "400", "401", "415", "503"} <= set(post["responses"])
+        assert post["requestBody"]["required"] is True
+    assert {"401", "415"} <= set(paths["/ping"]["post"]["responses"])
+    assert "503" not in paths["/ping"]["post"]["responses"]
+    assert paths["/model"]["get"]["security"] == [{"ApiKey": []}]
+    assert "security" not in paths["/readyz"]["get"]
+    assert "ScoreRequestIODescriptor" in document["components"]["schemas"]
+    # What the document says is what the service does.
+    assert app_client.get("/model").status_code == 401
+    assert app_client.get("/model", headers=KEY).status_code == 200
+    form = {"Content-Type": "application/x-www-form-urlencoded", **KEY}
+    assert app_client.post("/score", content=b"a=1", headers=form).status_code == 415
+
+
+def test_completing_the_document_keeps_what_the_framework_wrote():
+    from serving.openapi import complete_document
+
+    framework = {
+        "openapi": "3.0.2",
+        "paths": {
+            "/livez": {"get": {"responses": {"200": {"description": "ok"}}}},
+            "/score": {
+                "post": {
+                    "requestBody": {"content": {"application/json": {}}},
+                    "responses": {"400": {"description": "framework's own"}},
+                }
+            },
+        },
+    }
+    before = copy.deepcopy(framework)
+    done = complete_document(framework)
+    assert framework == before  # the framework's document is not modified in place
+    assert done["paths"]["/score"]["post"]["responses"]["400"] == {"description": "framework's own"}
+    assert done["paths"]["/livez"] == before["paths"]["/livez"]
+    assert done["paths"]["/model"]["get"]["security"] == [{"ApiKey": []}]
