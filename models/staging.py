@@ -29,8 +29,9 @@ def sicr_threshold(policy: GradePolicy) -> float:
 
 def stage_hints(
     pd_12m: np.ndarray, dpd: np.ndarray, sicr_pd: float
-) -> tuple[np.ndarray, list[str]]:
-    """Stage (1, 2 or 3) of each loan and the basis in words.
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Stage (1, 2 or 3) of each loan and the basis in words, in English and in Chinese (the
+    post-loan manager reads it in the language of the answer).
 
     Parameters
     ----------
@@ -44,14 +45,18 @@ def stage_hints(
     pd_12m = np.asarray(pd_12m, dtype=float)
     dpd = np.asarray(dpd, dtype=float)
     stage = np.where(dpd > STAGE3_DPD, 3, np.where((dpd > STAGE2_DPD) | (pd_12m >= sicr_pd), 2, 1))
-    basis = []
+    basis_en, basis_zh = [], []
     for s, d, p in zip(stage, dpd, pd_12m, strict=True):
         if s == 3:
-            basis.append(f"{d:.0f} days past due: more than {STAGE3_DPD} presumes default")
+            basis_en.append(f"{d:.0f} days past due: more than {STAGE3_DPD} presumes default")
+            basis_zh.append(f"逾期{d:.0f}天：超过{STAGE3_DPD}天推定违约")
         elif d > STAGE2_DPD:
-            basis.append(f"{d:.0f} days past due: more than {STAGE2_DPD} presumes SICR")
+            basis_en.append(f"{d:.0f} days past due: more than {STAGE2_DPD} presumes SICR")
+            basis_zh.append(f"逾期{d:.0f}天：超过{STAGE2_DPD}天推定信用风险显著增加")
         elif s == 2:
-            basis.append(f"12-month PD {p:.1%} at or above the SICR threshold {sicr_pd:.1%}")
+            basis_en.append(f"12-month PD {p:.1%} at or above the SICR threshold {sicr_pd:.1%}")
+            basis_zh.append(f"12个月违约概率{p:.1%}，达到信用风险显著增加阈值{sicr_pd:.1%}")
         else:
-            basis.append(f"12-month PD {p:.1%} below the SICR threshold {sicr_pd:.1%}")
-    return stage.astype(np.int64), basis
+            basis_en.append(f"12-month PD {p:.1%} below the SICR threshold {sicr_pd:.1%}")
+            basis_zh.append(f"12个月违约概率{p:.1%}，低于信用风险显著增加阈值{sicr_pd:.1%}")
+    return stage.astype(np.int64), basis_en, basis_zh

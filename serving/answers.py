@@ -82,7 +82,10 @@ def loan_scores(
                     for r in scored.reason_records[i]
                 ],
                 actions=bundle.policy.action(grade, language),
-                stage_hint=StageHint(stage=int(scored.stages[i]), basis=scored.stage_basis[i]),
+                stage_hint=StageHint(
+                    stage=int(scored.stages[i]),
+                    basis=(scored.stage_basis_zh if language == "zh" else scored.stage_basis)[i],
+                ),
                 notes=list(notes[i]),
             )
         )

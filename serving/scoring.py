@@ -52,7 +52,8 @@ class ScoredLoans:
     grades: pd.Series
     dpd: np.ndarray
     stages: np.ndarray
-    stage_basis: list[str]
+    stage_basis: list[str]  # English
+    stage_basis_zh: list[str]
     reasons: list[list[Reason]]
 
     def __len__(self) -> int:
@@ -68,6 +69,7 @@ class ScoredLoans:
             dpd_now=self.dpd,
             stage_hint=self.stages,
             stage_basis=self.stage_basis,
+            stage_basis_zh=self.stage_basis_zh,
             reasons_en=[" | ".join(r.text_en for r in rs) for rs in self.reasons],
             reasons_zh=[" | ".join(r.text_zh for r in rs) for rs in self.reasons],
         )
@@ -281,9 +283,11 @@ def score_snapshots(bundle: ScoringBundle, snapshots: pd.DataFrame) -> ScoredLoa
     proba = pd.DataFrame(cumulative, columns=list(PROBABILITY_COLUMNS)[: cumulative.shape[1]])
     dpd = inputs["dpd_now"].to_numpy(dtype=float)
     grades = assign_grades(proba, dpd, bundle.policy)
-    stages, basis = stage_hints(proba["p_s3"].to_numpy(), dpd, sicr_threshold(bundle.policy))
+    stages, basis_en, basis_zh = stage_hints(
+        proba["p_s3"].to_numpy(), dpd, sicr_threshold(bundle.policy)
+    )
     reasons = explain(bundle.model.estimator, inputs, top=TOP_REASONS, matrix=matrix)
-    return ScoredLoans(keys, inputs, proba, grades, dpd, stages, basis, reasons)
+    return ScoredLoans(keys, inputs, proba, grades, dpd, stages, basis_en, basis_zh, reasons)
 
 
 def check_compatible(bundle: ScoringBundle) -> None:
@@ -331,5 +335,5 @@ def _empty(keys: pd.DataFrame, inputs: pd.DataFrame) -> ScoredLoans:
     proba = pd.DataFrame({c: np.zeros(0) for c in PROBABILITY_COLUMNS})
     grades = pd.Series(pd.Categorical([]), name="grade")
     return ScoredLoans(
-        keys, inputs, proba, grades, np.zeros(0), np.zeros(0, dtype=np.int64), [], []
+        keys, inputs, proba, grades, np.zeros(0), np.zeros(0, dtype=np.int64), [], [], []
     )

@@ -22,6 +22,7 @@ def _scored(inputs: pd.DataFrame) -> ScoredLoans:
         dpd=np.zeros(n),
         stages=np.ones(n, dtype=np.int64),
         stage_basis=[""] * n,
+        stage_basis_zh=[""] * n,
         reasons=[[] for _ in range(n)],
     )
 

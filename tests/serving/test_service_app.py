@@ -454,3 +454,16 @@ def test_completing_the_document_keeps_what_the_framework_wrote():
     assert done["paths"]["/score"]["post"]["responses"]["400"] == {"description": "framework's own"}
     assert done["paths"]["/livez"] == before["paths"]["/livez"]
     assert done["paths"]["/model"]["get"]["security"] == [{"ApiKey": []}]
+
+
+def test_the_stage_basis_speaks_the_language_asked_for(app_client, good_request):
+    answers = {
+        language: app_client.post(
+            "/score", json={**good_request, "language": language}, headers=KEY
+        ).json()["scores"]
+        for language in ("zh", "en")
+    }
+    for zh, en in zip(answers["zh"], answers["en"], strict=True):
+        assert zh["stage_hint"]["stage"] == en["stage_hint"]["stage"]
+        assert "违约" in zh["stage_hint"]["basis"] or "逾期" in zh["stage_hint"]["basis"]
+        assert "PD" in en["stage_hint"]["basis"] or "days past due" in en["stage_hint"]["basis"]
