@@ -118,6 +118,10 @@ class LedgerError(RuntimeError):
     duplicate batch); ``str(err)`` is one line and never contains a password."""
 
 
+class DuplicateBatchError(LedgerError):
+    """The ledger already holds records of the batch (a retried write): nothing was written."""
+
+
 @dataclass(frozen=True)
 class WarningRecord:
     """One scored loan, as the scoring service or the portfolio run produced it.
@@ -589,9 +593,11 @@ class WarningLedger:
         ValueError
             If a record is invalid (the message names its index, loan id and field), or the
             batch repeats a ``(request_id, loan_id, as_of)``. Nothing is written.
-        LedgerError
+        DuplicateBatchError
             If the ledger already holds one of the batch's ``(request_id, loan_id, as_of)``
-            (a retried write), or the database fails. Nothing is written.
+            (a retried write). Nothing is written.
+        LedgerError
+            If the database fails. Nothing is written.
         """
         rows = [_row(i, record, self._key) for i, record in enumerate(records)]
         if not rows:
@@ -926,7 +932,7 @@ class WarningLedger:
         if not held:
             return self._error(f"writing {len(rows)} records", exc)
         request_id, loan_id, as_of = min(held)
-        return LedgerError(
+        return DuplicateBatchError(
             f"ledger {self.url}: duplicate batch: {len(held)} of its {len(rows)} records are "
             f"already recorded (e.g. request_id {request_id!r}, loan_id {loan_id!r}, as_of "
             f"{as_of}); nothing of this batch was written"

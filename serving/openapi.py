@@ -5,8 +5,8 @@ of the contract, so clients generated from it (and fuzzers reading it) would not
 
 * every path but the probes and the document needs the ``X-API-Key`` header (401 without it);
 * a POST takes JSON only (415 for a form body, ``serving.media``) and its body is required;
-* ``/score`` and ``/score_features`` answer 503 when the warning ledger cannot record them
-  (nothing was scored or written);
+* ``/score`` and ``/score_features`` answer 409 to a ``request_id`` the ledger already holds and
+  503 when the ledger cannot record them (in both cases nothing was scored or written);
 * ``GET /model`` exists (a mounted app the framework does not describe).
 
 ``complete_document`` adds these to the framework's document; ``OpenApiMiddleware`` applies it
@@ -57,8 +57,8 @@ _MODEL_OPERATION: dict[str, Any] = {
 
 
 def complete_document(document: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the framework's OpenAPI ``document`` with the API key scheme, the 401, 415
-    and 503 answers, required request bodies and ``GET /model``."""
+    """A copy of the framework's OpenAPI ``document`` with the API key scheme, the 401, 409,
+    415 and 503 answers, required request bodies and ``GET /model``."""
     out = copy.deepcopy(document)
     components = out.setdefault("components", {})
     components.setdefault("securitySchemes", {})[SCHEME] = {
@@ -81,6 +81,13 @@ def complete_document(document: dict[str, Any]) -> dict[str, Any]:
                 if "requestBody" in operation:
                     operation["requestBody"]["required"] = True
             if path in LEDGER_PATHS:
+                responses.setdefault(
+                    "409",
+                    _error(
+                        "The request_id sent is already recorded in the warning ledger (a "
+                        "retry); nothing was scored or written again"
+                    ),
+                )
                 responses.setdefault(
                     "503",
                     _error(

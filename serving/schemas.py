@@ -36,6 +36,20 @@ MAX_AMOUNT = 1e13
 MAX_INSTALMENTS = 600
 Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
 Language = Literal["zh", "en"]
+#: A client's name for its request: what makes a retry safe (see ``ClientRequestId``).
+CLIENT_REQUEST_ID = r"^[A-Za-z0-9._:-]{1,64}$"
+ClientRequestId = Annotated[
+    str | None,
+    Field(
+        pattern=CLIENT_REQUEST_ID,
+        description=(
+            "Your own id for this request (1-64 of A-Z a-z 0-9 . _ : -, e.g. a UUID), unique "
+            "in the warning ledger. A request whose request_id is already recorded is refused "
+            "with 409 and nothing is scored, so a retry after a timeout is never recorded "
+            "twice. Without it the service names the request."
+        ),
+    ),
+]
 
 
 class _Record(BaseModel):
@@ -137,6 +151,7 @@ class ScoreRequest(_Record):
 
     as_of: Day = Field(description="Scoring date; every record must be dated on or before it.")
     language: Language = Field("zh", description="Language of reasons and actions.")
+    request_id: ClientRequestId = None
     borrowers: list[BorrowerHistory] = Field(min_length=1, max_length=MAX_BATCH)
 
     @model_validator(mode="after")
@@ -356,6 +371,7 @@ class ScoreFeaturesRequest(_Record):
     """Rows of a bank's feature warehouse, in the model's feature contract (``GET /model``)."""
 
     language: Language = "zh"
+    request_id: ClientRequestId = None
     rows: list[FeatureRow] = Field(min_length=1, max_length=MAX_BATCH)
 
     @model_validator(mode="after")

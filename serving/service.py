@@ -5,6 +5,8 @@
 PD, P(S>=k), grade, reasons and actions in the asked language, an IFRS 9 stage hint, and the
 model and policy versions. Every scored loan is committed to the warning ledger before the
 answer leaves: if the ledger cannot take it, the caller gets 503 and nothing is half-written.
+A client that names its request (``request_id``) can retry safely: a name the ledger already
+holds gets 409 and nothing is scored or recorded twice.
 ``GET /model`` describes the served version; ``/livez`` and ``/readyz`` are the framework's
 probes (ready once the model is loaded and the ledger answers); ``/docs.json`` is the
 framework's OpenAPI document, completed with the API key scheme and the answers our own
@@ -19,6 +21,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from http import HTTPStatus
 from typing import Any
 
 from serving.registry import configure_environment
@@ -32,7 +35,7 @@ from fastapi import FastAPI  # noqa: E402
 from serving.answers import ledger_records, loan_scores  # noqa: E402
 from serving.auth import ApiKeyMiddleware  # noqa: E402
 from serving.bundle import ScoringBundle  # noqa: E402
-from serving.ledger import LedgerError  # noqa: E402
+from serving.ledger import DuplicateBatchError, LedgerError  # noqa: E402
 from serving.media import JsonBodyMiddleware  # noqa: E402
 from serving.openapi import OpenApiMiddleware  # noqa: E402
 from serving.schemas import (  # noqa: E402
@@ -84,6 +87,18 @@ class WarningService:
             return False
         return True
 
+    def _refuse_if_recorded(self, request_id: str | None) -> None:
+        """409 before any work if the client's ``request_id`` is already in the ledger: a
+        retry of a request that was recorded (its answer may have been lost on the way)."""
+        if request_id is None:
+            return
+        try:
+            held = self.ledger.count(request_id=request_id)
+        except LedgerError as exc:
+            raise _ledger_unavailable(exc) from None
+        if held:
+            raise _already_recorded(request_id, held)
+
     def _answer(
         self,
         scored: ScoredLoans,
@@ -92,17 +107,18 @@ class WarningService:
         as_of: Sequence[date],
         notes: Sequence[list[str]],
         not_scored: list[NotScored],
+        client_request_id: str | None,
     ) -> ScoreResponse:
-        request_id = uuid.uuid4().hex
+        request_id = client_request_id or uuid.uuid4().hex
         records = ledger_records(
             scored, self.bundle, request_id, source, datetime.now(UTC), as_of, notes
         )
         try:
             self.ledger.record(records)
+        except DuplicateBatchError:  # the same request_id sent twice at once: one is recorded
+            raise _already_recorded(request_id, None) from None
         except LedgerError as exc:
-            raise bentoml.exceptions.ServiceUnavailable(
-                f"the warning ledger could not record this request; nothing was answered: {exc}"
-            ) from None
+            raise _ledger_unavailable(exc) from None
         return ScoreResponse(
             request_id=request_id,
             model_name=self.bundle.info.model_name,
@@ -116,6 +132,7 @@ class WarningService:
     @bentoml.api(route="/score")
     def score(self, request: ScoreRequest, /) -> ScoreResponse:
         """Score every loan of the borrowers open at ``as_of`` from their raw recent history."""
+        self._refuse_if_recorded(request.request_id)
         try:
             snapshots = snapshots_from_history(self.bundle, request.borrowers, request.as_of)
             scored = score_snapshots(self.bundle, snapshots)
@@ -136,18 +153,22 @@ class WarningService:
             [request.as_of] * len(scored),
             [notes_of[b] for b in borrowers],
             not_scored,
+            request.request_id,
         )
 
     @bentoml.api(route="/score_features")
     def score_features(self, request: ScoreFeaturesRequest, /) -> ScoreResponse:
         """Score precomputed snapshot rows (the model's feature contract, see ``GET /model``)."""
+        self._refuse_if_recorded(request.request_id)
         try:
             frame, notes = feature_frame(self.bundle, request.rows)
             scored = score_snapshots(self.bundle, frame)
         except RequestError as exc:
             raise bentoml.exceptions.InvalidArgument(str(exc)) from None
         as_of = [row.as_of for row in request.rows]
-        return self._answer(scored, "score_features", request.language, as_of, notes, [])
+        return self._answer(
+            scored, "score_features", request.language, as_of, notes, [], request.request_id
+        )
 
     @bentoml.api(route="/ping")
     def ping(self) -> dict[str, str]:
@@ -162,6 +183,23 @@ class WarningService:
             "source": self.bundle.source,
             "policy": self.bundle.policy.model_dump(mode="json"),
         }
+
+
+def _ledger_unavailable(exc: LedgerError) -> bentoml.exceptions.ServiceUnavailable:
+    return bentoml.exceptions.ServiceUnavailable(
+        f"the warning ledger could not record this request; nothing was answered: {exc}"
+    )
+
+
+def _already_recorded(request_id: str, held: int | None) -> bentoml.exceptions.BentoMLException:
+    """409: the ledger holds this request_id; nothing of this call was scored or written."""
+    what = f"{held} scored loan(s)" if held else "its scored loans"
+    return bentoml.exceptions.BentoMLException(
+        f"request_id {request_id!r} is already recorded in the warning ledger ({what}); "
+        "nothing was scored or written again. Its warnings are in the ledger; send a new "
+        "request_id to score anew",
+        error_code=HTTPStatus.CONFLICT,
+    )
 
 
 WarningService.add_asgi_middleware(ApiKeyMiddleware)  # type: ignore[attr-defined]

@@ -322,3 +322,21 @@ def test_a_home_with_nothing_to_serve_refuses_to_start(tmp_path):
     assert len(lines) == 1, err
     assert lines[0].startswith("error: ") and "no bundled copy" in lines[0]
     assert not (home / "mlflow.db").exists()  # looking did not create an empty store
+
+
+def test_one_named_request_sent_many_times_at_once_is_recorded_once(server, ledger, good_request):
+    """Concurrent retries of one request_id: exactly one is scored and recorded, every other
+    gets 409 (the ledger's check or, in a race, its unique key), none a 5xx."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    named = {**good_request, "request_id": "retry-storm-1"}
+
+    def send(_: int) -> int:
+        with httpx.Client(base_url=server.url, timeout=120) as one:
+            return one.post("/score", json=named, headers=KEY).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(pool.map(send, range(6)))
+    assert statuses == [200] + [409] * 5, statuses
+    rows = ledger.read(request_id="retry-storm-1")
+    assert len(rows) == rows["loan_id"].nunique() > 0

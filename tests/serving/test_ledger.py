@@ -25,6 +25,7 @@ from serving.ledger import (
     FEATURE_KEY_COLUMNS,
     LATEST_COLUMNS,
     READ_COLUMNS,
+    DuplicateBatchError,
     LedgerError,
     WarningLedger,
     WarningRecord,
@@ -140,8 +141,8 @@ def test_duplicate_batch_writes_nothing(any_ledger: WarningLedger) -> None:
     with pytest.raises(LedgerError, match=r"duplicate batch: 1 of its 2 .*'L0000002'") as info:
         any_ledger.record([make_record("L0000003"), make_record("L0000002")])
     assert "\n" not in str(info.value)
-    with pytest.raises(LedgerError, match="duplicate batch: 2 of its 2"):
-        any_ledger.record(first)  # a retried write
+    with pytest.raises(DuplicateBatchError, match="duplicate batch: 2 of its 2"):
+        any_ledger.record(first)  # a retried write: told apart from a failing database
     assert any_ledger.count() == 2
     assert any_ledger.read()["loan_id"].tolist() == ["L0000001", "L0000002"]
 

@@ -419,7 +419,7 @@ def test_the_openapi_document_states_the_key_and_every_answer_the_service_gives(
     for path in ("/score", "/score_features"):
         post = paths[path]["post"]
         assert post["security"] == [{"ApiKey": []}]
-        assert {"200", "400", "401", "415", "503"} <= set(post["responses"])
+        assert {"200", "400", "401", "409", "415", "503"} <= set(post["responses"])
         assert post["requestBody"]["required"] is True
     assert {"401", "415"} <= set(paths["/ping"]["post"]["responses"])
     assert "503" not in paths["/ping"]["post"]["responses"]
@@ -467,3 +467,46 @@ def test_the_stage_basis_speaks_the_language_asked_for(app_client, good_request)
         assert zh["stage_hint"]["stage"] == en["stage_hint"]["stage"]
         assert "违约" in zh["stage_hint"]["basis"] or "逾期" in zh["stage_hint"]["basis"]
         assert "PD" in en["stage_hint"]["basis"] or "days past due" in en["stage_hint"]["basis"]
+
+
+def test_a_named_request_is_recorded_once_and_its_retry_refused(app_client, served, good_request):
+    """A client's request_id makes a retry safe: the first call is scored and recorded under
+    that id, a second call with it gets 409 and writes nothing."""
+    ledger = ledger_of(served)
+    named = {**good_request, "request_id": "bank-7:2025-06:0001"}
+    first = app_client.post("/score", json=named, headers=KEY)
+    assert first.status_code == 200, first.text
+    assert first.json()["request_id"] == "bank-7:2025-06:0001"
+    recorded = ledger.count(request_id="bank-7:2025-06:0001")
+    assert recorded == len(first.json()["scores"]) > 0
+    total = ledger.count()
+    again = app_client.post("/score", json=named, headers=KEY)
+    assert again.status_code == 409, again.text
+    assert "bank-7:2025-06:0001" in again.text and "already recorded" in again.text
+    assert ledger.count() == total
+    # The same name on the feature-row endpoint is refused too: ids are the ledger's.
+    rows = {"request_id": "bank-7:2025-06:0001", "rows": _feature_rows(ledger, first.json())}
+    assert app_client.post("/score_features", json=rows, headers=KEY).status_code == 409
+    assert ledger.count() == total
+    # Unnamed requests are never refused as retries.
+    for _ in range(2):
+        assert app_client.post("/score", json=good_request, headers=KEY).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["", "has space", "x" * 65, "naïve", "a/b"])
+def test_a_request_id_outside_the_alphabet_is_a_400(app_client, good_request, name):
+    answer = app_client.post("/score", json={**good_request, "request_id": name}, headers=KEY)
+    assert answer.status_code == 400 and "request_id" in answer.text, answer.text
+
+
+def _feature_rows(ledger, answer):
+    features = ledger.read_features(request_id=answer["request_id"])
+    return [
+        {
+            "loan_id": score["loan_id"],
+            "borrower_id": score["borrower_id"],
+            "as_of": score["as_of"],
+            "features": {"dpd_now": 0.0},
+        }
+        for score in answer["scores"][: len(features)]
+    ]
