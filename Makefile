@@ -17,7 +17,7 @@ DEMO_MONTHS ?= 36
 DEMO_SEED ?= 20261127
 PORTFOLIO := $(EWS_HOME)/data/portfolio
 
-.PHONY: help venv demo test lint typecheck check bench clean lock
+.PHONY: help venv demo test lint typecheck check bench bench-serving clean lock
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,9 @@ bench: $(STAMP) ## Benchmarks: simulator, snapshots (100,000 borrowers) and trai
 	$(BIN)/python benchmarks/bench_snapshots.py --book $(EWS_HOME)/data/book100k
 	test -d $(EWS_HOME)/data/book130k48 || $(BIN)/ews-data simulate -n 130000 -m 48 --out $(EWS_HOME)/data/book130k48
 	$(BIN)/python benchmarks/bench_training.py --book $(EWS_HOME)/data/book130k48
+
+bench-serving: $(STAMP) ## Serving benchmark on the demo's home (run make demo first): one borrower vs the framework floor, a 1,000-borrower batch
+	$(BIN)/python benchmarks/bench_serving.py --home $(EWS_HOME)
 
 lock: ## Re-resolve the pinned versions into constraints.txt (needs the network to PyPI)
 	rm -rf /tmp/ews-lock && $(PYTHON) -m venv /tmp/ews-lock

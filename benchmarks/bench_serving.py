@@ -100,6 +100,7 @@ def main() -> None:
 
     started = time.perf_counter()
     if args.home is not None:
+        args.home = args.home.resolve()  # the server runs in a scratch folder
         served = open_served_home(args.home, API_KEY)
         facts["home"] = f"{args.home} (given)"
     else:
