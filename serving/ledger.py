@@ -114,8 +114,9 @@ FeatureValue = float | str | bool | None
 
 
 class LedgerError(RuntimeError):
-    """The ledger cannot be used (bad URL, unreachable database, schema or key mismatch,
-    duplicate batch); ``str(err)`` is one line and never contains a password."""
+    """The ledger cannot be used (bad URL, unreachable database, schema or key mismatch, or a
+    duplicate batch: ``DuplicateBatchError``); ``str(err)`` is one line and never contains a
+    password."""
 
 
 class DuplicateBatchError(LedgerError):

@@ -4,30 +4,29 @@ BentoML 1.4 writes ``/docs.json`` from the service's API signatures and has no h
 of the contract, so clients generated from it (and fuzzers reading it) would not know that:
 
 * every path but the probes and the document needs the ``X-API-Key`` header (401 without it);
-* a POST takes JSON only (415 for a form body, ``serving.media``) and its body is required;
+* a POST takes JSON only (415 for a form body, ``serving.media``), and the scoring endpoints'
+  bodies are required;
 * ``/score`` and ``/score_features`` answer 409 to a ``request_id`` the ledger already holds and
-  503 when the ledger cannot record them (in both cases nothing was scored or written);
+  503 when the ledger cannot record them (in both cases nothing of the call was recorded);
 * ``GET /model`` exists (a mounted app the framework does not describe).
 
 ``complete_document`` adds these to the framework's document; ``OpenApiMiddleware`` applies it
 to the ``/docs.json`` response, so the document stays the framework's own in everything else.
+Every error answer is ``{"error": ...}`` (``serving.errors`` makes the framework's so too).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from serving.asgi import Receive, Scope, Send
+from serving.asgi import Receive, Scope, Send, rewrite_json_answer
 from serving.auth import API_KEY_HEADER, OPEN_PATHS
+from serving.errors import LEDGER_PATHS, LEDGER_UNAVAILABLE
 
 DOCUMENT_PATH = "/docs.json"
 SCHEME = "ApiKey"
-#: Endpoints whose every answer is first committed to the warning ledger.
-LEDGER_PATHS = frozenset({"/score", "/score_features"})
 _ERROR_REF = "#/components/schemas/InvalidArgument"  # the framework's {"error": ...} shape
 
 
@@ -78,23 +77,17 @@ def complete_document(document: dict[str, Any]) -> dict[str, Any]:
             responses.setdefault("401", _error("Missing or invalid API key (X-API-Key)"))
             if method == "post":
                 responses.setdefault("415", _error("A form body: send application/json"))
-                if "requestBody" in operation:
-                    operation["requestBody"]["required"] = True
             if path in LEDGER_PATHS:
+                if "requestBody" in operation:  # /ping takes none
+                    operation["requestBody"]["required"] = True
                 responses.setdefault(
                     "409",
                     _error(
                         "The request_id sent is already recorded in the warning ledger (a "
-                        "retry); nothing was scored or written again"
+                        "retry); this call was not recorded"
                     ),
                 )
-                responses.setdefault(
-                    "503",
-                    _error(
-                        "The warning ledger could not record the request; nothing was "
-                        "scored or written, and the call may be retried"
-                    ),
-                )
+                responses.setdefault("503", _error(LEDGER_UNAVAILABLE))
     return out
 
 
@@ -108,25 +101,11 @@ class OpenApiMiddleware:
         if scope["type"] != "http" or scope.get("path") != DOCUMENT_PATH:
             await self.app(scope, receive, send)
             return
-        start: MutableMapping[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def keep(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, keep)
-        if "status" not in start:  # nothing answered: nothing to complete
-            return
-        body = b"".join(chunks)
-        if start.get("status") == 200:  # a body that is not JSON is passed on as it came
-            with contextlib.suppress(ValueError):
-                body = json.dumps(complete_document(json.loads(body))).encode()
-        headers = [
-            (name, value) for name, value in start.get("headers", []) if name != b"content-length"
-        ]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({**start, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await rewrite_json_answer(
+            self.app,
+            scope,
+            receive,
+            send,
+            wanted=lambda status: status == 200,
+            rewrite=lambda _, document: complete_document(document),
+        )

@@ -9,8 +9,9 @@ A client that names its request (``request_id``) can retry safely: a name the le
 holds gets 409 and nothing is scored or recorded twice.
 ``GET /model`` describes the served version; ``/livez`` and ``/readyz`` are the framework's
 probes (ready once the model is loaded and the ledger answers); ``/docs.json`` is the
-framework's OpenAPI document, completed with the API key scheme and the answers our own
-middlewares give (``serving.openapi``).
+framework's OpenAPI document, completed with the API key scheme and the answers the framework
+does not describe (``serving.openapi``). Every error answer is ``{"error": ...}``
+(``serving.errors``).
 
 Run it with ``ews-serve start`` (or ``bentoml serve serving.service:WarningService``).
 """
@@ -35,6 +36,7 @@ from fastapi import FastAPI  # noqa: E402
 from serving.answers import ledger_records, loan_scores  # noqa: E402
 from serving.auth import ApiKeyMiddleware  # noqa: E402
 from serving.bundle import ScoringBundle  # noqa: E402
+from serving.errors import ErrorBodyMiddleware  # noqa: E402
 from serving.ledger import DuplicateBatchError, LedgerError  # noqa: E402
 from serving.media import JsonBodyMiddleware  # noqa: E402
 from serving.openapi import OpenApiMiddleware  # noqa: E402
@@ -97,7 +99,7 @@ class WarningService:
         except LedgerError as exc:
             raise _ledger_unavailable(exc) from None
         if held:
-            raise _already_recorded(request_id, held)
+            raise _already_recorded(request_id)
 
     def _answer(
         self,
@@ -116,7 +118,7 @@ class WarningService:
         try:
             self.ledger.record(records)
         except DuplicateBatchError:  # the same request_id sent twice at once: one is recorded
-            raise _already_recorded(request_id, None) from None
+            raise _already_recorded(request_id) from None
         except LedgerError as exc:
             raise _ledger_unavailable(exc) from None
         return ScoreResponse(
@@ -186,18 +188,18 @@ class WarningService:
 
 
 def _ledger_unavailable(exc: LedgerError) -> bentoml.exceptions.ServiceUnavailable:
+    """503; the cause goes to the server log only (``serving.errors`` words the answer)."""
     return bentoml.exceptions.ServiceUnavailable(
         f"the warning ledger could not record this request; nothing was answered: {exc}"
     )
 
 
-def _already_recorded(request_id: str, held: int | None) -> bentoml.exceptions.BentoMLException:
-    """409: the ledger holds this request_id; nothing of this call was scored or written."""
-    what = f"{held} scored loan(s)" if held else "its scored loans"
+def _already_recorded(request_id: str) -> bentoml.exceptions.BentoMLException:
+    """409: the ledger holds this request_id (ids are shared by every caller of the ledger)."""
     return bentoml.exceptions.BentoMLException(
-        f"request_id {request_id!r} is already recorded in the warning ledger ({what}); "
-        "nothing was scored or written again. Its warnings are in the ledger; send a new "
-        "request_id to score anew",
+        f"request_id {request_id!r} is already recorded in the warning ledger, so this call "
+        "was not recorded; its warnings are in the ledger. Send a new request_id to score "
+        "anew",
         error_code=HTTPStatus.CONFLICT,
     )
 
@@ -205,3 +207,4 @@ def _already_recorded(request_id: str, held: int | None) -> bentoml.exceptions.B
 WarningService.add_asgi_middleware(ApiKeyMiddleware)  # type: ignore[attr-defined]
 WarningService.add_asgi_middleware(JsonBodyMiddleware)  # type: ignore[attr-defined]
 WarningService.add_asgi_middleware(OpenApiMiddleware)  # type: ignore[attr-defined]
+WarningService.add_asgi_middleware(ErrorBodyMiddleware)  # type: ignore[attr-defined]

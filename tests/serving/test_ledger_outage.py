@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from serving.errors import LEDGER_UNAVAILABLE
 from tests.integration.servers import create_database, drop_database
 from tests.serving.conftest import API_KEYS, Served
 from tests.serving.http_server import scoring_server
@@ -29,7 +30,9 @@ def test_a_ledger_outage_is_a_503_and_not_ready(served: Served, tmp_path: Path):
                 drop_database(name)
                 response = client.post("/score", json=body, headers=headers)
                 assert response.status_code == 503, response.text
-                assert "scores" not in response.json()
+                # The caller is told what happened and what to do; the cause (with the
+                # database's URL) goes to the log only.
+                assert response.json() == {"error": LEDGER_UNAVAILABLE}
                 assert client.get("/readyz").status_code == 503
             assert "warning ledger could not record" in server.log_tail(200)
     finally:

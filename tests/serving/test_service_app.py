@@ -482,7 +482,8 @@ def test_a_named_request_is_recorded_once_and_its_retry_refused(app_client, serv
     total = ledger.count()
     again = app_client.post("/score", json=named, headers=KEY)
     assert again.status_code == 409, again.text
-    assert "bank-7:2025-06:0001" in again.text and "already recorded" in again.text
+    message = again.json()["error"]  # one object, as the OpenAPI document says
+    assert "bank-7:2025-06:0001" in message and "already recorded" in message
     assert ledger.count() == total
     # The same name on the feature-row endpoint is refused too: ids are the ledger's.
     rows = {"request_id": "bank-7:2025-06:0001", "rows": _feature_rows(ledger, first.json())}
@@ -510,3 +511,16 @@ def _feature_rows(ledger, answer):
         }
         for score in answer["scores"][: len(features)]
     ]
+
+
+def test_every_refusal_is_one_error_object(app_client, bundle):
+    """The framework wraps its own refusals in a list; callers get {"error": ...} always."""
+    row = {"loan_id": "L1", "borrower_id": "B1", "as_of": "2025-06-30", "features": {}}
+    refused = app_client.post("/score_features", json={"rows": [row]}, headers=KEY)
+    assert refused.status_code == 400
+    assert isinstance(refused.json(), dict) and "dpd_now" in refused.json()["error"]
+    for answer in (
+        app_client.post("/score", json={"as_of": "2025-06-30"}, headers=KEY),  # pydantic's 400
+        app_client.post("/score", json={}),  # 401 from our middleware
+    ):
+        assert answer.status_code in (400, 401) and isinstance(answer.json()["error"], str)
