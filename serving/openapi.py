@@ -78,7 +78,7 @@ def complete_document(document: dict[str, Any]) -> dict[str, Any]:
             if method == "post":
                 responses.setdefault("415", _error("A form body: send application/json"))
             if path in LEDGER_PATHS:
-                if "requestBody" in operation:  # /ping takes none
+                if "requestBody" in operation:  # a scoring call without a body is refused
                     operation["requestBody"]["required"] = True
                 responses.setdefault(
                     "409",
