@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from features.settings import TELEMETRY_OFF
+from tests.serving.http_server import home_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = ROOT / "benchmarks" / "locustfile.py"
@@ -45,13 +46,7 @@ class ServedHome:
 
     def environment(self, **extra: str) -> dict[str, str]:
         """Variables a service process on this home needs."""
-        return {
-            "EWS_HOME": str(self.home),
-            "EWS_API_KEYS": self.api_key,
-            "BENTOML_HOME": str(self.home / "bentoml"),
-            **TELEMETRY_OFF,
-            **extra,
-        }
+        return home_environment(self.home, self.api_key, **extra)
 
 
 def build_served_home(

@@ -17,10 +17,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from features.settings import TELEMETRY_OFF
 from serving.ledger import WarningLedger, metadata
 from tests.integration.servers import ServerError, create_database, drop_database
-from tests.serving.http_server import environment
+from tests.serving.http_server import environment, home_environment
 
 #: Key of the test pseudonyms (fixed: tests are deterministic).
 TEST_KEY = bytes(range(32))
@@ -104,13 +103,7 @@ class Served:
 
     def environment(self, **extra: str) -> dict[str, str]:
         """Variables a service process on this home needs."""
-        return {
-            "EWS_HOME": str(self.home),
-            "EWS_API_KEYS": ",".join(API_KEYS),
-            "BENTOML_HOME": str(self.home / "bentoml"),
-            **TELEMETRY_OFF,
-            **extra,
-        }
+        return home_environment(self.home, ",".join(API_KEYS), **extra)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from features.settings import TELEMETRY_OFF
 from tests.integration.servers import ServerError, free_port, log_tail, stop_process_group
 
 #: Start to /readyz takes 10-15 s on a quiet 2-core box (STACK.md); leave room for a busy one.
@@ -85,6 +86,18 @@ def scoring_server(environment: Mapping[str, str], workdir: Path) -> Iterator[Sc
         yield server
     finally:
         stop_process_group(server.process)
+
+
+def home_environment(home: Path, api_keys: str, **extra: str) -> dict[str, str]:
+    """Variables a service process on the served ``home`` needs: its home, BentoML's store
+    under it, the API keys (comma separated) and telemetry off; ``extra`` on top."""
+    return {
+        "EWS_HOME": str(home),
+        "EWS_API_KEYS": api_keys,
+        "BENTOML_HOME": str(home / "bentoml"),
+        **TELEMETRY_OFF,
+        **extra,
+    }
 
 
 @contextmanager

@@ -25,11 +25,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from features.settings import TELEMETRY_OFF
 from serving.client import score_request
 from tests.integration.servers import ServerError, free_port, stop_process_group
 from tests.serving.conftest import API_KEYS, AS_OF_MONTH, Served, environment
-from tests.serving.http_server import ScoringServer, start_scoring_server
+from tests.serving.http_server import ScoringServer, home_environment, start_scoring_server
 
 KEY = {"X-API-Key": API_KEYS[0]}
 #: Nothing listens on the discard port of the loopback: connections are refused at once.
@@ -295,13 +294,7 @@ def test_a_home_with_nothing_to_serve_refuses_to_start(tmp_path):
     inherited = {
         k: v for k, v in os.environ.items() if not k.startswith("EWS_") and k != "BENTOML_HOME"
     }
-    env = {
-        **inherited,
-        "EWS_HOME": str(home),
-        "EWS_API_KEYS": API_KEYS[0],
-        "BENTOML_HOME": str(home / "bentoml"),
-        **TELEMETRY_OFF,
-    }
+    env = {**inherited, **home_environment(home, API_KEYS[0])}
     command = [str(Path(sys.executable).with_name("ews-serve")), "start"]
     process = subprocess.Popen(
         [*command, "--port", str(free_port())],
