@@ -1,4 +1,7 @@
-"""Session fixtures for the integration tests: a real ``mlflow server`` on PostgreSQL."""
+"""Session fixtures for the integration tests: a real ``mlflow server`` on PostgreSQL.
+
+Its database lives on the session's PostgreSQL (``postgres_admin_url``, tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -17,11 +20,11 @@ _started: list[MlflowServer] = []
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory) -> Iterator[MlflowServer]:
+def mlflow_server(postgres_admin_url: str, tmp_path_factory) -> Iterator[MlflowServer]:
     """``mlflow server`` on a fresh PostgreSQL database with proxied local artifacts.
 
-    Fails (never skips) when PostgreSQL is unreachable or the server does not come up: CI has
-    both. Stopped with SIGTERM to its process group, and its database dropped, at session end.
+    Fails (never skips) when there is no PostgreSQL or the server does not come up. Stopped
+    with SIGTERM to its process group, and its database dropped, at session end.
     """
     try:
         server = start_mlflow_server(tmp_path_factory.mktemp("mlflow_server"))

@@ -1,19 +1,18 @@
 """Real servers for integration tests: a scratch PostgreSQL database and an ``mlflow server``.
 
-Nothing here is mocked. A test session creates one uniquely named database on the local
-PostgreSQL (CI has it at 127.0.0.1:5432, trust auth, user ``postgres``), starts ``mlflow server``
-from this interpreter's environment on a free loopback port with that database as its backend
-store and a temporary folder as its proxied artifact store, and tears both down at the end.
-Every failure is an error with the reason (and the server's log tail), never a skip.
+Nothing here is mocked. A test session creates one uniquely named database on the session's
+PostgreSQL (tests/postgres.py: ``EWS_TEST_POSTGRES_URL``, else an embedded server the session
+starts), starts ``mlflow server`` from this interpreter's environment on a free loopback port
+with that database as its backend store and a temporary folder as its proxied artifact store,
+and tears both down at the end. Every failure is an error with the reason (and the server's
+log tail), never a skip. The PostgreSQL helpers are re-exported from tests/postgres.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,95 +21,34 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from features.settings import TELEMETRY_OFF  # off in the server process too (STACK.md 7)
+from features.settings import TELEMETRY_OFF  # off in the server process too (docs/stack.md)
+from tests.postgres import (
+    ServerError,
+    create_database,
+    database_exists,
+    drop_database,
+    free_port,
+    log_tail,
+)
 
-#: Admin connection used to create and drop the scratch database (override for other setups).
-POSTGRES_URL = os.environ.get("EWS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+__all__ = [
+    "MlflowServer",
+    "ServerError",
+    "create_database",
+    "database_exists",
+    "drop_database",
+    "free_port",
+    "log_tail",
+    "start_mlflow_server",
+    "stop_mlflow_server",
+    "stop_process_group",
+    "tracking_uri",
+]
+
 #: Start to ``/health`` takes 12-20 s on a quiet 2-core box; leave room for a busy one.
 READY_DEADLINE_S = 240.0
 STOP_GRACE_S = 30.0
-
-
-class ServerError(RuntimeError):
-    """A test server could not be provided; the message says why."""
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago (the caller retries if it is taken)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def log_tail(path: Path, lines: int = 60) -> str:
-    """The last ``lines`` lines of a log file, or a note that there is none."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
-
-
-# --------------------------------------------------------------------------- PostgreSQL
-
-
-def _admin_connection():
-    import psycopg2
-
-    try:
-        conn = psycopg2.connect(POSTGRES_URL, connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ServerError(
-            f"PostgreSQL is not reachable at {POSTGRES_URL} ({reason}). The MLflow server tests "
-            "need it (CI runs it at 127.0.0.1:5432, trust auth, user postgres); start it or "
-            "point EWS_TEST_POSTGRES_URL at one."
-        ) from None
-    conn.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
-    return conn
-
-
-def create_database(prefix: str = "ews_mlflow") -> tuple[str, str]:
-    """Create an empty database with a unique name; return ``(name, SQLAlchemy URL)``."""
-    from psycopg2 import sql
-
-    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-    conn = _admin_connection()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
-    # SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which is not installed: the
-    # server would exit with "No module named 'psycopg'". Name the driver that is (psycopg2).
-    parts = urlsplit(POSTGRES_URL)
-    return name, urlunsplit(parts._replace(scheme="postgresql+psycopg2", path=f"/{name}"))
-
-
-def drop_database(name: str) -> None:
-    """Drop the database, closing any connection still open on it (PostgreSQL 13+)."""
-    from psycopg2 import sql
-
-    conn = _admin_connection()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-    finally:
-        conn.close()
-
-
-def database_exists(name: str) -> bool:
-    conn = _admin_connection()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            return cur.fetchone() is not None
-    finally:
-        conn.close()
 
 
 # --------------------------------------------------------------------------- mlflow server

@@ -1,9 +1,10 @@
 """Fixtures of the serving tests: ledgers on SQLite and a fresh PostgreSQL database; a served model.
 
 The PostgreSQL database is real: one uniquely named ``ews_ledger_<pid>_<hex>`` database is
-created on the local server (CI has it at 127.0.0.1:5432, trust auth) for the test session and
-dropped at its end, with the helpers the MLflow integration tests use. An unreachable
-PostgreSQL fails the tests that need it, never skips them.
+created on the session's server (``postgres_admin_url``, tests/conftest.py: the one named by
+``EWS_TEST_POSTGRES_URL``, else an embedded server the session starts) and dropped at the end
+of the session, with the helpers the MLflow integration tests use. Without a PostgreSQL the
+tests that need it fail, never skip.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from serving.ledger import WarningLedger, metadata
-from tests.integration.servers import ServerError, create_database, drop_database
+from tests.postgres import ServerError, create_database, drop_database
 from tests.serving.http_server import environment, home_environment
 
 #: Key of the test pseudonyms (fixed: tests are deterministic).
@@ -28,8 +29,8 @@ LedgerFactory = Callable[..., WarningLedger]
 
 
 @pytest.fixture(scope="session")
-def ledger_postgres_url() -> Iterator[str]:
-    """SQLAlchemy URL of a fresh PostgreSQL database, dropped at the end of the session."""
+def ledger_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """SQLAlchemy URL of a fresh database on the session's PostgreSQL, dropped at its end."""
     problem: str | None = None
     try:
         name, url = create_database(prefix="ews_ledger")
