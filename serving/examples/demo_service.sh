@@ -12,7 +12,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 LOG=$EWS_HOME/ews-serve-demo.log
 mkdir -p "$EWS_HOME"
 
-"$BIN/ews-serve" start --port "$PORT" >"$LOG" 2>&1 &
+# A wide COLUMNS: ews-serve's console wraps at the terminal width (80 in a file), which would
+# split its "serving ... policy ..." line in two.
+COLUMNS=${EWS_DEMO_LOG_COLUMNS:-1000} "$BIN/ews-serve" start --port "$PORT" >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 240); do
@@ -21,7 +23,8 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 curl -fs "$URL/readyz" >/dev/null || { echo "ews-serve not ready:"; tail -20 "$LOG"; exit 1; }
-head -1 "$LOG"
+# ews-serve's own lines (what it serves, where its OpenAPI is), whole, before BentoML's log.
+grep -E '^(serving|OpenAPI:) ' "$LOG" || head -2 "$LOG"
 pretty() { "$BIN/python" -c 'import json,sys; print(json.dumps(json.load(sys.stdin), ensure_ascii=False, indent=1)[:'"${1:-3000}"'])'; }
 
 # The commands are shown with a placeholder: a real key must never reach a terminal or a CI log.
