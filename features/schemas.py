@@ -47,6 +47,9 @@ KEYS: Final[dict[str, tuple[str, ...]]] = {
 EARLIEST_FOUNDING: Final = pd.Timestamp("1949-10-01")
 #: A Party organization (党组织) needs at least three full members.
 MIN_PARTY_MEMBERS: Final = 3
+#: The one rule that holds only for a loan's whole history: a scoring request carries the last
+#: 24 months of statements (``features.months.HISTORY_MONTHS``), which need not start at 1.
+WHOLE_HISTORY_RULE: Final = "instalments_start_at_one"
 MIN_ANNUAL_RATE: Final = 0.005
 MAX_ANNUAL_RATE: Final = 0.24
 MAX_TERM_MONTHS: Final = 60
@@ -222,8 +225,12 @@ def _previous(values: np.ndarray, fill: object) -> np.ndarray:
 def _instalment_gap(frame: pd.DataFrame) -> Mask:
     rows = _LoanOrder.of(frame)
     number = frame["instalment_no"].to_numpy()[rows.order]
-    expected = np.where(rows.first, 1, _previous(number, 0) + 1)
-    return rows.unsort(number != expected)
+    return rows.unsort(~rows.first & (number != _previous(number, 0) + 1))
+
+
+def _first_instalment_not_one(frame: pd.DataFrame) -> Mask:
+    rows = _LoanOrder.of(frame)
+    return rows.unsort(rows.first & (frame["instalment_no"].to_numpy()[rows.order] != 1))
 
 
 def _due_date_not_increasing(frame: pd.DataFrame) -> Mask:
@@ -318,8 +325,15 @@ def row_rules(table: str) -> tuple[RowRule, ...]:
                 "instalments_contiguous",
                 "instalment_no",
                 ("loan_id", "instalment_no"),
-                "breaking the loan's instalment sequence 1..n (gap, repeat or not starting at 1)",
+                "breaking the loan's instalment sequence (a gap after the previous instalment)",
                 _instalment_gap,
+            ),
+            RowRule(
+                WHOLE_HISTORY_RULE,
+                "instalment_no",
+                ("loan_id", "instalment_no"),
+                "starting the loan's statements at an instalment other than 1",
+                _first_instalment_not_one,
             ),
             RowRule(
                 "due_dates_increasing",

@@ -387,8 +387,11 @@ def recent_history(
         originated after it), and without statements due, or signals describing a month,
         ``months`` or more months before as_of's month. For every renewal kept, the renewed
         loan's last 3 statements due in or before the renewal's origination month are kept
-        whatever their age: the renewal flag reads them. Other tables pass through with only
-        the after-as_of filter; row order and dtypes are unchanged.
+        whatever their age: the renewal flag reads them. So is every loan's ending statement
+        (repaid, renewed, charged off, restructured): without it a loan that ended before the
+        window while its maturity falls inside it could not be told from one whose
+        statements were left out (``serving.request_contract``). Other tables pass through
+        with only the after-as_of filter; row order and dtypes are unchanged.
     """
     month = _as_of_month(as_of)
     cutoff = day_number(month_end(np.array([month])))[0]
@@ -403,7 +406,8 @@ def recent_history(
     due = month_index(repayments["due_date"])
     recent = (due > month - months) & (due <= month)
     renewal = _renewed_loans_last_statements(out["loans"], repayments)
-    out["repayments"] = repayments[recent | renewal]
+    ending = repayments["status"].isin(TERMINAL_STATUSES).to_numpy() & (due <= month)
+    out["repayments"] = repayments[recent | renewal | ending]
     signals = tables["operating_signals"]
     signal_month = month_index(signals["period"])
     out["operating_signals"] = signals[

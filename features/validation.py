@@ -71,6 +71,9 @@ class Violation:
         empty for a violation about a table or a column as a whole.
     n_rows : int
         Number of offending rows (0 for a table- or column-level violation).
+    description : str
+        What each offending row does, completing "<n> rows ..." without naming any key, so a
+        caller that must not echo ids (the scoring service) can word its own refusal.
     """
 
     table: str
@@ -79,6 +82,7 @@ class Violation:
     message: str
     keys: tuple[str, ...] = ()
     n_rows: int = 0
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -394,7 +398,7 @@ def rows_violation(
     keys, by_key = _render(frame, table, offending)
     where = f"{table}.{column}" if column else table
     message = f"{where}: {_rows(n_rows)} {description} ({_quote(table, keys, by_key)})"
-    return Violation(table, column, rule, message, keys, n_rows)
+    return Violation(table, column, rule, message, keys, n_rows, description)
 
 
 def render_keys(frame: pd.DataFrame, table: str, rows: np.ndarray) -> tuple[str, ...]:

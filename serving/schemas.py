@@ -15,20 +15,68 @@ bank may open a branch in a new county before the model knows it. They are score
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
-from datetime import date
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    model_validator,
+)
 
 from features import vocab
 from features.party_scales import AREA_STANDARD, STANDARDS
 from serving.settings import MAX_BATCH
 
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+#: Unicode categories a name must not contain: controls, format characters (bidirectional
+#: overrides, zero-width spaces), separators other than the plain space, unassigned.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _printable_name(value: str) -> str:
+    """Ids and labels are trimmed, printable text. The message never repeats the value: a
+    refusal reaches the log, and a control or direction character there could forge lines."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if value != value.strip():
+        raise ValueError("must not begin or end with white space")
+    if any(unicodedata.category(ch) in _UNPRINTABLE for ch in value):
+        raise ValueError("must be printable text (no control, format or direction characters)")
+    return value
+
+
+Id = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable_name)]
+#: A vocabulary label (area, industry, rating standard or level): printable like an id.
+Label = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable_name)]
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """Dates are ISO text (``2025-06-30``) or ``date`` objects; a number (pydantic would read
+    it as seconds since 1970) or a timestamp is refused, not converted."""
+    if isinstance(value, datetime) or not isinstance(value, str | date):
+        raise ValueError("expected a date as text, YYYY-MM-DD")
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("expected a date as text, YYYY-MM-DD")
+    return value
+
+
 #: A date a request may carry. Scoring holds dates as pandas datetime64[ns] (years 1677-2262):
 #: one outside it made the request a 500 instead of a 400. Borrowers are founded after 1949.
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
+#: Records are strict (``_Record``); dates alone are read from their JSON text.
+Day = Annotated[
+    date,
+    Strict(False),
+    BeforeValidator(_iso_day),
+    Field(ge=date(1900, 1, 1), le=date(2199, 12, 31)),
+]
 #: Amounts (yuan, kWh, headcounts) above this are typing errors; beyond it derived features would
 #: overflow to infinity.
 MAX_AMOUNT = 1e13
@@ -53,12 +101,18 @@ ClientRequestId = Annotated[
 
 
 class _Record(BaseModel):
-    """Strict records: unknown keys, NaN and infinity are refused."""
+    """Strict records: unknown keys, NaN and infinity are refused, and so is a value of the
+    wrong JSON type (``"140"`` for a number, ``"false"`` or ``1`` for a flag, ``3.0`` for a
+    count): converting it would score what the caller may not have meant."""
 
     # hide_input_in_errors: the framework logs every refused request; its borrowers' records
     # must not reach the log in clear.
     model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, frozen=True, hide_input_in_errors=True
+        extra="forbid",
+        allow_inf_nan=False,
+        frozen=True,
+        hide_input_in_errors=True,
+        strict=True,
     )
 
 
@@ -67,8 +121,8 @@ class BorrowerProfile(_Record):
 
     borrower_id: Id
     borrower_type: Literal[vocab.BORROWER_TYPES]  # type: ignore[valid-type]
-    area: Annotated[str, Field(min_length=1, max_length=64)]
-    industry: Annotated[str, Field(min_length=1, max_length=64)]
+    area: Label
+    industry: Label
     founding_date: Day
     size: Literal[vocab.SIZES]  # type: ignore[valid-type]
     has_party_org: bool
@@ -79,9 +133,9 @@ class PartyRating(_Record):
     """One row of ``party_ratings`` (the borrower is the enclosing one)."""
 
     rating_id: Id
-    issuing_area: Annotated[str, Field(min_length=1, max_length=64)]
-    native_standard: Annotated[str, Field(min_length=1, max_length=64)]
-    native_level: Annotated[str, Field(min_length=1, max_length=32)]
+    issuing_area: Label
+    native_standard: Label
+    native_level: Label
     award_date: Day
     list_level: Literal[vocab.LIST_LEVELS]  # type: ignore[valid-type]
 

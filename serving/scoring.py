@@ -31,15 +31,14 @@ from models.inputs import CATEGORY_LEVELS, to_model_input
 from models.reasons import Reason, explain
 from models.staging import sicr_threshold, stage_hints
 from serving.bundle import ScoringBundle
+from serving.request_contract import RequestError, refuse_broken_history
 from serving.schemas import BorrowerHistory, FeatureRow
+
+__all__ = ["RequestError", "ScoredLoans", "score_snapshots", "snapshots_from_history"]
 
 #: Reasons returned per loan.
 TOP_REASONS = 3
 KEY_COLUMNS = ("loan_id", "borrower_id", "as_of")
-
-
-class RequestError(ValueError):
-    """A request that passed its schema but cannot be scored; the message names the fields."""
 
 
 @dataclass(frozen=True)
@@ -194,11 +193,29 @@ def history_tables(histories: Sequence[BorrowerHistory]) -> dict[str, pd.DataFra
     return tables
 
 
+def record_paths(histories: Sequence[BorrowerHistory]) -> dict[str, list[str]]:
+    """Request path of every row of ``history_tables`` (``borrowers.0.repayments.3``), by
+    which refusals name records without echoing their ids."""
+    paths: dict[str, list[str]] = {}
+    for name, (field, _) in _TABLE_RECORDS.items():
+        rows = paths[name] = []
+        for i, history in enumerate(histories):
+            value = getattr(history, field)
+            if isinstance(value, list):
+                rows += [f"borrowers.{i}.{field}.{j}" for j in range(len(value))]
+            else:
+                rows.append(f"borrowers.{i}.{field}")
+    return paths
+
+
 def snapshots_from_history(
     bundle: ScoringBundle, histories: Sequence[BorrowerHistory], as_of: date
 ) -> pd.DataFrame:
-    """Snapshot rows of every loan of ``histories`` open at the end of ``as_of``'s month."""
+    """Snapshot rows of every loan of ``histories`` open at the end of ``as_of``'s month, or
+    ``RequestError`` if the history breaks the raw-table contract or leaves statements out
+    (``serving.request_contract``)."""
     tables = history_tables(histories)
+    refuse_broken_history(tables, record_paths(histories), as_of)
     month = pd.Period(as_of, freq="M")
     return build_snapshots(tables, [month], bundle.unifier, with_labels=False)
 
@@ -311,11 +328,11 @@ def check_compatible(bundle: ScoringBundle) -> None:
                     "loan_id": "L-check",
                     "bank": "bank_1",
                     "product": "ordinary",
-                    "origination_date": "2024-01-15",
+                    "origination_date": "2024-06-15",
                     "amount": 100_000.0,
                     "annual_rate": 0.05,
                     "term_months": 12,
-                    "maturity_date": "2025-01-15",
+                    "maturity_date": "2025-06-15",
                 }
             ],
         }

@@ -259,7 +259,13 @@ def test_recent_history_keeps_the_window_and_the_renewed_loans_last_statements(l
     old = rep[due <= month - HISTORY_MONTHS]
     assert len(old) > 0 and old.groupby("loan_id", observed=True).size().max() <= 3
     renewed = set(request["loans"]["renewal_of"].dropna().astype(str))
-    assert set(old["loan_id"].astype(str)) <= renewed
+    ending = old["status"].isin(["repaid", "renewed", "charged_off", "restructured"])
+    assert set(old.loc[~ending.to_numpy(), "loan_id"].astype(str)) <= renewed
+    # Every loan that ended before the window keeps its ending statement, and only that one.
+    assert (
+        ending.any()
+        and (old[~old["loan_id"].isin(renewed)].groupby("loan_id", observed=True).size() == 1).all()
+    )
     signals = request["operating_signals"]
     assert (month_index(signals["period"]) > month - HISTORY_MONTHS).all()
     assert (signals["available_at"] <= cutoff).all() and len(signals) > 0

@@ -389,23 +389,37 @@ def test_registry_uris_never_show_a_password():
     assert masked("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
 
 
-def test_a_renewal_sent_without_the_renewed_loans_statements_is_noted(app_client, served, book):
+def _renewal_request(served: Served, book) -> tuple[dict[str, Any], str]:
+    """A request at the test month of a borrower with an open renewal, and the renewed id."""
     loans = served.tables["loans"]
     renewals = loans[loans["renewal_of"].notna() & loans["loan_id"].isin(book["loan_id"])]
-    borrower = str(renewals["borrower_id"].iloc[0])
     renewal = renewals.iloc[0]
-    body = score_request(served.tables, [borrower], AS_OF_MONTH, "en")
-    complete = app_client.post("/score", json=body, headers=KEY).json()["scores"]
-    assert not any("renews a loan" in n for s in complete for n in s["notes"])
+    body = score_request(served.tables, [str(renewal["borrower_id"])], AS_OF_MONTH, "en")
+    return body, str(renewal["renewal_of"])
 
+
+def test_a_renewal_sent_without_the_renewed_loans_statements_is_noted(served, book):
+    """Without the renewed loan's statements up to the renewal, whether it was past due (the
+    renewal flag) is unknown: the answer says so."""
+    from serving.schemas import BorrowerHistory, history_notes
+
+    body, renewed = _renewal_request(served, book)
     entry = body["borrowers"][0]
-    entry["repayments"] = [
-        s for s in entry["repayments"] if s["loan_id"] != str(renewal["renewal_of"])
-    ]
-    answer = app_client.post("/score", json=body, headers=KEY)
-    assert answer.status_code == 200, answer.text
-    notes = [n for s in answer.json()["scores"] for n in s["notes"]]
+    assert not any("renews a loan" in n for n in history_notes(BorrowerHistory(**entry)))
+    entry["repayments"] = [s for s in entry["repayments"] if s["loan_id"] != renewed]
+    notes = history_notes(BorrowerHistory.model_validate(entry))
     assert any("renews a loan sent without statements up to the renewal" in n for n in notes)
+
+
+def test_a_renewed_loans_statements_inside_the_window_are_required(app_client, served, book):
+    """They are history like any other: leaving them out is a 400, not a guess. (Only a
+    renewal older than the window may come without them, scored with the note above.)"""
+    body, renewed = _renewal_request(served, book)
+    entry = body["borrowers"][0]
+    entry["repayments"] = [s for s in entry["repayments"] if s["loan_id"] != renewed]
+    answer = app_client.post("/score", json=body, headers=KEY)
+    assert answer.status_code == 400, answer.text
+    assert "statements for" in answer.text and "are missing" in answer.text
 
 
 def test_the_openapi_document_states_the_key_and_every_answer_the_service_gives(app_client):
