@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export EWS_HOME ?= $(CURDIR)/.ews
-# Library telemetry off for every target (see shared STACK.md).
+# Library telemetry off for every target (docs/stack.md, telemetry).
 export MLFLOW_DISABLE_TELEMETRY := true
 export BENTOML_DO_NOT_TRACK := true
 export DO_NOT_TRACK := true

@@ -18,8 +18,8 @@ the same run:
      the endpoint also does), for context. HTTP and in-process runs alternate.
 
 The in-process stages are timed one by one (medians), and the server's own time per request is
-read from its access log, so a missed target comes with where the time goes. The steps the
-issue itself requires of every ``/score`` call (validating the request, the calibrated
+read from its access log, so a missed target comes with where the time goes. The steps no
+``/score`` call can skip, whatever its feature code (validating the request, the calibrated
 threshold models, the TreeSHAP contributions of the reasons, the durable ledger commit) are
 timed alone too, and set against what the 2x target leaves beyond the framework's floor.
 ``--profile`` adds a cProfile of the in-process paths. The server writes to a scratch ledger,
@@ -373,7 +373,7 @@ class _InProcess:
         }
 
     def indispensable(self, body: bytes, runs: int) -> dict[str, Any]:
-        """Median ms of the steps of ``/score`` that the issue itself asks for and that no
+        """Median ms of the steps of ``/score`` that every call must take and that no
         feature code can avoid, on ``body``: validating the request (pydantic), the three
         calibrated threshold models, the TreeSHAP contributions behind the reasons, and
         committing the loan's ledger row (one durable transaction). Whatever the 2x target

@@ -4,8 +4,8 @@ In a fresh process: read and validate a simulated book, build the point-in-time 
 the default out-of-time windows, keep ``--train-rows`` rows of the training window (a seeded
 sample if there are more), then time ``training.pipeline.fit_on_snapshots`` stage by stage:
 fit of the graded classifier, choice and fit of calibration, scoring the test window, the two
-baselines and the evaluation. Reading and snapshots are timed separately (issue 3 measured
-them); the figure the target is about is the training time.
+baselines and the evaluation. Reading and snapshots are timed separately (docs/features.md
+has their figures); the figure the target is about is the training time.
 
     ews-data simulate -n 130000 -m 48 --out .ews/data/book130k48
     python benchmarks/bench_training.py --book .ews/data/book130k48 --train-rows 1000000

@@ -1,4 +1,4 @@
-"""Evidence for the feature pipeline on a simulated book (issue 3's "what it must show").
+"""Evidence for the feature pipeline on a simulated book (what the features must show).
 
 1. The unified Party-building index predicts 12-month default better than the raw native
    levels pooled across areas (each level's position on its own scale, 0-1), as univariate ROC

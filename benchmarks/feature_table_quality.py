@@ -1,10 +1,10 @@
 """Feature-table mode against a tuned LightGBM and a WoE scorecard, on the same folds.
 
-The issue asks feature-table mode to be "at least as good as a well-tuned LightGBM and a WoE
-logistic scorecard on the same folds". This machine reaches package registries only, so real
-public credit files cannot be downloaded; the tables here are synthetic imitations of their
-shape and difficulty, written to disk and read back through ``load_feature_table`` exactly as a
-bank's file would be:
+Feature-table mode has to be at least as good as a well-tuned LightGBM and a WoE logistic
+scorecard on the same folds (docs/training.md, bring your own feature table). This machine
+reaches package registries only, so real public credit files cannot be downloaded; the tables
+here are synthetic imitations of their shape and difficulty, written to disk and read back
+through ``load_feature_table`` exactly as a bank's file would be:
 
 * ``german``: 1,000 x 20, 13 text columns, 30% bad, target ``class`` = good/bad (German credit)
 * ``taiwan``: 30,000 x 23 + an ``ID`` column, 22% default, repayment-status histories and

@@ -1,8 +1,8 @@
 """Helpers of the serving load run and benchmark: a served home, request bodies, locust, results.
 
 Used by ``tests/serving/test_load_and_fuzz.py`` and ``benchmarks/bench_serving.py``. Nothing here
-imports locust: locust hangs when imported in a process where dask has run (STACK.md section 6),
-so it always runs in its own process (:func:`run_locust`).
+imports locust: locust hangs when imported in a process where dask has run (docs/stack.md,
+pitfalls), so it always runs in its own process (:func:`run_locust`).
 
 The locust user (``benchmarks/locustfile.py``) is configured through environment variables:
 

@@ -1,6 +1,6 @@
 """Locust user of the scoring service: POST /score with pre-built bodies, record every answer.
 
-Run it in its own process (``import locust`` hangs where dask has run, STACK.md section 6):
+Run it in its own process (``import locust`` hangs where dask has run, docs/stack.md, pitfalls):
 
     EWS_LOAD_BODIES=bodies.jsonl EWS_LOAD_API_KEY=... EWS_LOAD_RESULTS=acked.tsv \\
         locust -f benchmarks/locustfile.py --headless --host http://127.0.0.1:3000 \\

@@ -1,4 +1,4 @@
-"""Outcome labels: the worst severity a loan reaches over the next H months (DOMAIN.md §4).
+"""Outcome labels: a loan's worst severity over the next H months (docs/domain.md, outcomes).
 
 For a loan open at the end of month ``as_of`` the label is the worst month-end severity of its
 statements due in ``(as_of, as_of + H]``: S0 nothing missed, S1 1-29 DPD, S2 30-89 DPD,

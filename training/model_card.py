@@ -21,7 +21,7 @@ import pandas as pd
 from training.gates import GateDecision
 from training.metrics import BinaryMetrics
 
-#: What each cumulative threshold means in days past due over the outcome window (DOMAIN.md §4).
+#: What each cumulative threshold means in days past due over the window (docs/domain.md, outcomes).
 SEVERITY_LABELS = {
     "s1": "S>=1: any missed payment (1+ DPD)",
     "s2": "S>=2: 30+ DPD",

@@ -18,7 +18,7 @@ import pandas as pd
 from features.vocab import AREAS, PILOT_AREAS
 from training.metrics import BinaryMetrics, compute_binary_metrics
 
-#: The segments the issue asks for; ``pilot`` is derived from ``area`` by ``pilot_segment``.
+#: Segments (docs/domain.md, product); ``pilot`` is derived from ``area`` by ``pilot_segment``.
 DEFAULT_SEGMENTS = ("borrower_type", "area", "pilot", "bank")
 METRIC_COLUMNS = tuple(f.name for f in fields(BinaryMetrics))
 SEGMENT_COLUMNS = ("segment", "value", *METRIC_COLUMNS, "note")

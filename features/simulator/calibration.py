@@ -2,9 +2,9 @@
 
 The realised 12-month default (S3) rate of performing loan-months must fall inside these bands
 for the default configuration; ``docs/simulator.md`` quotes them with the measured values and
-the public anchors they are set against (DOMAIN.md §7: inclusive small and micro loans
-3.56-3.75% NPL, a Party-screened product at or below that, individuals and farmers above
-enterprises). Tests check the simulator against them.
+the public anchors they are set against (docs/domain.md, realism anchors: inclusive small and
+micro loans 3.56-3.75% NPL, a Party-screened product at or below that, individuals and farmers
+above enterprises). Tests check the simulator against them.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 A scenario file (YAML) lists shocks; each lowers the latent creditworthiness of the borrowers it
 hits for its duration and then fades out over ``recovery_months``. Because hazards and operating
 signals are both driven by creditworthiness, a shock raises delinquency *and* shifts revenue,
-electricity and arrears in the shocked segment, which later issues use to prove that drift
-monitoring sees it and provisions react. Example::
+electricity and arrears in the shocked segment: a known shift against which drift monitoring
+can be shown to see it and provisions to react. Example::
 
     name: changxing-manufacturing-2024
     shocks:

@@ -1,8 +1,8 @@
 """The oracle: exact outcome probabilities of every open loan-month, as the generator defines them.
 
 For a loan open at the end of month ``t`` in state ``k_t``, the ground truth is the probability
-of each outcome severity over the next ``H`` months (DOMAIN.md section 4: the worst month-end DPD
-in ``(t, t+H]``, with charge-off and distressed restructuring counted as S3), *conditional on
+of each outcome severity over the next ``H`` months (docs/domain.md, outcomes: the worst month-end
+DPD in ``(t, t+H]``, with charge-off and distressed restructuring counted as S3), *conditional on
 the loan's state at t and on the realised path of its borrower's repayment capacity over
 t+1..t+H*. It is computed by propagating the transition law of ``transitions.py`` exactly
 (no sampling), so the realised outcome in the data is a single draw from these probabilities.

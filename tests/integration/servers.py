@@ -73,7 +73,7 @@ class MlflowServer:
 
 def _server_env() -> dict[str, str]:
     env = {**os.environ, **TELEMETRY_OFF}
-    # One uvicorn worker and no huey job consumers: 2 processes, ~0.5 GiB (STACK.md section 2).
+    # One uvicorn worker and no huey job consumers: 2 processes, ~0.5 GiB (docs/stack.md, MLflow).
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     env["PYTHONUNBUFFERED"] = "1"
     # The client side of earlier tests may have exported these (mlflow.set_tracking_uri does).

@@ -22,7 +22,7 @@ from pathlib import Path
 from features.settings import TELEMETRY_OFF
 from tests.integration.servers import ServerError, free_port, log_tail, stop_process_group
 
-#: Start to /readyz takes 10-15 s on a quiet 2-core box (STACK.md); leave room for a busy one.
+#: Ready after 10-15 s on a quiet 2-core box (docs/stack.md, BentoML); room for a busy one.
 READY_DEADLINE_S = 180.0
 
 

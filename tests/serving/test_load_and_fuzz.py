@@ -2,7 +2,7 @@
 
 One ``ews-serve start`` process for the module, on the ``served`` champion with its own SQLite
 ledger. The load run is locust in its own process (``import locust`` hangs where dask has run,
-STACK.md section 6): 30 users posting ``/score`` bodies of 1-3 borrowers for 60 s; afterwards
+docs/stack.md, pitfalls): 30 users posting ``/score`` bodies of 1-3 borrowers for 60 s; afterwards
 every acknowledged request must be in the ledger with exactly one row per score, and nothing
 else may have been written. The fuzz run is schemathesis' CLI against ``/docs.json`` with the
 ``not_a_server_error`` check only, seeded and bounded, on the loopback. Request counts and rates
@@ -39,7 +39,7 @@ from tests.serving.http_server import ScoringServer, start_scoring_server
 pytestmark = pytest.mark.slow
 
 KEY = {"X-API-Key": API_KEYS[0]}
-#: The load run the brief asks for: users, spawn rate per second, duration.
+#: The load run: 30 users (10 spawned a second) for 60 s.
 USERS, SPAWN_RATE, RUN_TIME = 30, 10, "60s"
 #: Distinct request bodies the users cycle through (1-3 borrowers each).
 BODIES = 120
