@@ -2,9 +2,10 @@
 
 Snapshots carry keys (``loan_id``, ``borrower_id``, ``as_of``) and labels that a model must never
 read (a loan id must not change a score), and label-like text columns. ``to_model_input`` keeps
-the feature columns and gives every categorical one the full vocabulary of the contract as its
-categories, so a batch of a whole book and one borrower's request encode "farmer" or "AA" with
-the same code (LightGBM reads pandas categoricals by code).
+the columns the feature catalogue declares (``features.catalog``, the one allow-list) and gives
+every categorical one the full vocabulary of the contract as its categories, so a batch of a
+whole book and one borrower's request encode "farmer" or "AA" with the same code (LightGBM
+reads pandas categoricals by code).
 """
 
 from __future__ import annotations
@@ -14,25 +15,16 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from features import vocab
-from features.party_scales import STANDARDS
-from features.snapshots import ID_COLUMNS, LABEL_COLUMNS
+from features.catalog import CATEGORY_LEVELS, FEATURE_BY_NAME
 
-NOT_FEATURES: Final = (*ID_COLUMNS, *LABEL_COLUMNS)
+__all__ = ["CATEGORY_LEVELS", "model_features", "to_model_input"]
 
-CATEGORY_LEVELS: Final[dict[str, tuple[str, ...]]] = {
-    "borrower_type": vocab.BORROWER_TYPES,
-    "industry": vocab.INDUSTRIES,
-    "area": vocab.AREAS,
-    "size": vocab.SIZES,
-    "bank": vocab.BANKS,
-    "product": vocab.PRODUCTS,
-    "party_issuing_area": vocab.AREAS,
-    "party_list_level": vocab.LIST_LEVELS,
-    "party_native_level": tuple(
-        sorted({level for standard in STANDARDS.values() for level in standard.levels})
-    ),
-}
+
+def model_features(columns: object) -> list[str]:
+    """The declared features (``features.catalog``) among ``columns``, in their order: an
+    allow-list, so a column the catalogue does not declare (a key, a label, a helper column)
+    never reaches a model."""
+    return [c for c in columns if c in FEATURE_BY_NAME]  # type: ignore[attr-defined]
 
 
 _CATEGORY_DTYPES: Final = {c: pd.CategoricalDtype(list(v)) for c, v in CATEGORY_LEVELS.items()}
@@ -40,7 +32,7 @@ _CATEGORY_DTYPES: Final = {c: pd.CategoricalDtype(list(v)) for c, v in CATEGORY_
 
 def to_model_input(snapshots: pd.DataFrame) -> pd.DataFrame:
     """Feature columns of ``snapshots`` with fixed categories (unknown labels become NaN)."""
-    features = [c for c in snapshots.columns if c not in NOT_FEATURES]
+    features = model_features(snapshots.columns)
     text = [c for c in features if snapshots[c].dtype == object and c not in CATEGORY_LEVELS]
     numbers = [c for c in features if c not in CATEGORY_LEVELS and c not in text]
     out: dict[str, object] = {}

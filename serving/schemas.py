@@ -77,6 +77,9 @@ Day = Annotated[
     BeforeValidator(_iso_day),
     Field(ge=date(1900, 1, 1), le=date(2199, 12, 31)),
 ]
+#: The dates a model may score at: the books this service learns from start in the 2020s, so
+#: an as_of before 2000 is a typing error, not a request.
+ScoringDay = Annotated[Day, Field(ge=date(2000, 1, 1))]
 #: Amounts (yuan, kWh, headcounts) above this are typing errors; beyond it derived features would
 #: overflow to infinity.
 MAX_AMOUNT = 1e13
@@ -203,7 +206,9 @@ class BorrowerHistory(_Record):
 class ScoreRequest(_Record):
     """``POST /score``: borrowers and the date to score them at."""
 
-    as_of: Day = Field(description="Scoring date; every record must be dated on or before it.")
+    as_of: ScoringDay = Field(
+        description="Scoring date; every record must be dated on or before it."
+    )
     language: Language = Field("zh", description="Language of reasons and actions.")
     request_id: ClientRequestId = None
     borrowers: list[BorrowerHistory] = Field(min_length=1, max_length=MAX_BATCH)
@@ -417,7 +422,7 @@ class FeatureRow(_Record):
 
     loan_id: Id
     borrower_id: Id
-    as_of: Day
+    as_of: ScoringDay
     features: dict[str, float | str | bool | None]
 
 

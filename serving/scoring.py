@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.catalog import FEATURE_BY_NAME, value_problem
 from features.io import RAW_TABLES
 from features.schemas import DATE, TEXT, schema_for
 from features.snapshots import build_snapshots
@@ -98,14 +99,18 @@ def json_value(value: Any) -> float | str | bool | None:
     return str(value)
 
 
-def _json_column(values: pd.Series) -> list[float | str | None]:
-    """One model input column as JSON values: numbers as float, labels as text, None for NaN
-    or a missing label (what ``json_value`` gives each value, without a call per value)."""
+def _json_column(values: pd.Series) -> list[float | str | bool | None]:
+    """One model input column as JSON values: numbers as float, flags (``features.catalog``)
+    as true/false, labels as text, None for NaN or a missing label, without a call per value.
+    These are the values ``/score_features`` takes back."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         labels = np.asarray(values.cat.categories, dtype=object)
         codes = values.cat.codes.to_numpy()
         return [None if c < 0 else str(labels[c]) for c in codes]
     numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    feature = FEATURE_BY_NAME.get(str(values.name))
+    if feature is not None and feature.kind == "flag":
+        return [None if math.isnan(v) else v != 0 for v in numbers.tolist()]
     return [None if math.isnan(v) else v for v in numbers.tolist()]
 
 
@@ -227,8 +232,9 @@ def feature_frame(
     bundle: ScoringBundle, rows: Sequence[FeatureRow]
 ) -> tuple[pd.DataFrame, list[list[str]]]:
     """Feature-warehouse rows as a snapshot-shaped frame and each row's notes (labels outside
-    the vocabularies, scored as "other"), or ``RequestError`` naming every missing, unknown or
-    mistyped feature."""
+    the vocabularies, scored as "other"), or ``RequestError`` naming every missing or unknown
+    feature and every value of the wrong kind or outside its range (``features.catalog``: the
+    same declaration the snapshot builder's output is tested against)."""
     expected = bundle.features
     problems: list[str] = []
     notes: list[list[str]] = []
@@ -245,23 +251,15 @@ def feature_frame(
         missing = [f for f in expected if f not in row.features]
         unknown = sorted(set(row.features) - set(expected))
         if missing:
-            problems.append(f"rows.{i}.features: missing {', '.join(missing[:10])}")
+            problems.append(f"rows.{i}.features: missing {_listed(missing)}")
         if unknown:
-            problems.append(f"rows.{i}.features: unknown {', '.join(unknown[:10])}")
+            problems.append(f"rows.{i}.features: unknown {_listed(unknown)}")
         for name in expected:
-            value = row.features.get(name)
-            if value is None:
+            if name not in row.features:
                 continue
-            if name in CATEGORY_LEVELS:
-                if not isinstance(value, str):
-                    problems.append(f"rows.{i}.features.{name}: expected a text label")
-            elif isinstance(value, str):
-                problems.append(f"rows.{i}.features.{name}: expected a number, got text")
-        dpd = row.features.get("dpd_now")
-        if dpd is None:
-            problems.append(f"rows.{i}.features.dpd_now: required (the grade's DPD backstop)")
-        elif isinstance(dpd, int | float) and not isinstance(dpd, bool) and dpd < 0:
-            problems.append(f"rows.{i}.features.dpd_now: negative")
+            problem = value_problem(FEATURE_BY_NAME[name], row.features[name])
+            if problem:
+                problems.append(f"rows.{i}.features.{name}: {problem}")
     if problems:
         raise RequestError("; ".join(problems[:20]))
     data: dict[str, list[Any]] = {
@@ -276,6 +274,11 @@ def feature_frame(
         else:
             data[name] = [np.nan if v is None else float(v) for v in values]
     return pd.DataFrame(data), notes
+
+
+def _listed(names: list[str], shown: int = 10) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 # Snapshots -> scored loans ------------------------------------------------------------------

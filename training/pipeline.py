@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from features.catalog import MONOTONE
 from features.party_index import PartyIndexUnifier, fit_party_index
 from features.snapshots import build_snapshots
 from models.calibration import METHODS, CalibratedGradedClassifier
@@ -32,7 +33,8 @@ from training.segments import DEFAULT_SEGMENTS, pilot_segment, segment_metrics
 from training.split import SplitPlan, assign_roles, held_out_borrowers
 
 #: Features whose direction is known: more days past due never lowers risk.
-MONOTONE_FEATURES = {"dpd_now": 1, "worst_dpd_3m": 1, "worst_dpd_6m": 1, "worst_dpd_12m": 1}
+#: Monotone constraints by name, from the feature catalogue (days past due never lower risk).
+MONOTONE_FEATURES = MONOTONE
 #: Stages reported to ``on_stage``, in order.
 STAGES = (
     *("features", "split", "fit", "calibrate"),
@@ -323,9 +325,13 @@ def evaluate(
     """Metrics per threshold, grades, segments, baselines and oracles on the test window."""
     severity = test["severity"].to_numpy()
     judged, defaulted = performing_outcomes(test, top)
+    # A borrower's monthly rows are one cluster for the calibration tests (training.metrics).
+    groups = test["borrower_id"].to_numpy()[judged] if "borrower_id" in test else None
     thresholds = [int(c[3:]) for c in test.columns if c.startswith("p_s")][: cumulative.shape[1]]
     metrics = {
-        f"s{k}": compute_binary_metrics(severity[judged] >= k, cumulative[judged, i])
+        f"s{k}": compute_binary_metrics(
+            severity[judged] >= k, cumulative[judged, i], groups=groups
+        )
         for i, k in enumerate(thresholds)
     }
     outcome = defaulted[judged]
@@ -340,13 +346,16 @@ def evaluate(
             if np.isnan(values).any():
                 raise ValueError(f"the ground truth lacks {column} for some test rows")
             name = "oracle_" + column.removesuffix(f"_p_ge{top}")
-            oracles[name] = compute_binary_metrics(outcome, values)
+            oracles[name] = compute_binary_metrics(outcome, values, groups=groups)
             curves[name] = values
     return Evaluation(
         metrics=metrics,
         grade_table=grade_table(test["grade"][judged], outcome),
         segments=segment_metrics(scored, "outcome", "pd_12m", DEFAULT_SEGMENTS),
-        baselines={k: compute_binary_metrics(outcome, v[judged]) for k, v in baseline_pd.items()},
+        baselines={
+            k: compute_binary_metrics(outcome, v[judged], groups=groups)
+            for k, v in baseline_pd.items()
+        },
         oracle=oracles,
         curves=curves,
         judged_outcome=outcome,

@@ -29,7 +29,8 @@ def _scored(inputs: pd.DataFrame) -> ScoredLoans:
 
 def test_feature_dicts_give_each_value_as_json_value_does():
     """Built column by column, the records hold exactly what the value-by-value conversion
-    gives: floats, None for NaN and for a missing label, labels as text."""
+    gives: floats, None for NaN and for a missing label, labels as text, and flags of the
+    feature catalogue as true/false (what ``/score_features`` takes back)."""
     inputs = pd.DataFrame(
         {
             "amount": [1.5e6, np.nan, 0.0],
@@ -40,12 +41,13 @@ def test_feature_dicts_give_each_value_as_json_value_does():
     )
     got = _scored(inputs).feature_dicts()
     expected = [
-        {c: json_value(v) for c, v in record.items()}
-        for record in inputs.astype(object).to_dict("records")
+        {c: json_value(bool(v) if c == "delinquent_24m" and v == v else v) for c, v in r.items()}
+        for r in inputs.astype(object).to_dict("records")
     ]
     assert got == expected
-    assert got[1] == {"amount": None, "delinquent_24m": 0.0, "area": None, "dpd_now": 31.0}
-    assert all(type(v) in (float, str, type(None)) for row in got for v in row.values())
+    assert got[1] == {"amount": None, "delinquent_24m": False, "area": None, "dpd_now": 31.0}
+    assert [row["delinquent_24m"] for row in got] == [True, False, None]
+    assert all(type(v) in (float, str, bool, type(None)) for row in got for v in row.values())
     assert not any(isinstance(v, float) and math.isnan(v) for row in got for v in row.values())
 
 

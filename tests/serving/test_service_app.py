@@ -245,17 +245,21 @@ def test_unknown_area_industry_and_standard_are_scored_as_other(app_client, good
 
 
 def test_score_features_refuses_unknown_missing_and_mistyped_features(app_client, bundle):
-    row = {
-        "loan_id": "L1",
-        "borrower_id": "B1",
-        "as_of": "2025-06-30",
-        "features": {f: 0.0 for f in bundle.features},
-    }
-    row["features"].update({"area": "wuxing", "borrower_type": "farmer"})
+    row = {"loan_id": "L1", "borrower_id": "B1", "as_of": "2025-06-30", "features": {}}
+    row["features"] = _valid_features(bundle)
+    good = app_client.post("/score_features", json={"rows": [row]}, headers=KEY)
+    assert good.status_code == 200, good.text
     cases = {
         "unknown": ({**row["features"], "shoe_size": 42.0}, "unknown shoe_size"),
         "missing": ({k: v for k, v in row["features"].items() if k != "dpd_now"}, "dpd_now"),
         "mistyped": ({**row["features"], "dpd_now": "thirty"}, "expected a number"),
+        "a flag for a count": ({**row["features"], "dpd_now": True}, "dpd_now: expected a number"),
+        "null backstop": ({**row["features"], "dpd_now": None}, "dpd_now: required"),
+        "negative months": ({**row["features"], "months_on_book": -3}, "months_on_book: outside"),
+        "negative share": ({**row["features"], "utilisation": -0.2}, "utilisation: outside"),
+        "fractional count": ({**row["features"], "dpd_now": 2.5}, "expected a whole number"),
+        "a number for a flag": ({**row["features"], "is_renewal": 1}, "expected true or false"),
+        "a number for a label": ({**row["features"], "area": 3}, "expected a text label"),
     }
     for features, named in cases.values():
         response = app_client.post(
@@ -263,6 +267,31 @@ def test_score_features_refuses_unknown_missing_and_mistyped_features(app_client
         )
         assert response.status_code == 400, response.text
         assert named in response.text
+
+
+def _valid_features(bundle) -> dict[str, Any]:
+    """A valid value of every model feature, by its kind in the feature catalogue."""
+    from features.catalog import FEATURE_BY_NAME
+
+    values: dict[str, Any] = {}
+    for name in bundle.features:
+        feature = FEATURE_BY_NAME[name]
+        if feature.kind == "category":
+            values[name] = feature.levels[0]
+        elif feature.kind == "flag":
+            values[name] = False
+        else:
+            values[name] = max(0, feature.low) if feature.low > -np.inf else 0
+    return values
+
+
+@pytest.mark.parametrize("as_of", ["1900-01-31", "1999-12-31", 20250630])
+def test_score_features_refuses_an_as_of_outside_the_scoring_dates(app_client, bundle, as_of):
+    row = {"loan_id": "L1", "borrower_id": "B1", "as_of": as_of}
+    body = {"rows": [{**row, "features": _valid_features(bundle)}]}
+    response = app_client.post("/score_features", json=body, headers=KEY)
+    assert response.status_code == 400, response.text
+    assert "as_of" in response.text
 
 
 def test_scores_do_not_depend_on_the_loan_id(app_client, good_request):
@@ -532,7 +561,7 @@ def test_every_refusal_is_one_error_object(app_client, bundle):
     row = {"loan_id": "L1", "borrower_id": "B1", "as_of": "2025-06-30", "features": {}}
     refused = app_client.post("/score_features", json={"rows": [row]}, headers=KEY)
     assert refused.status_code == 400
-    assert isinstance(refused.json(), dict) and "dpd_now" in refused.json()["error"]
+    assert isinstance(refused.json(), dict) and "missing" in refused.json()["error"]
     for answer in (
         app_client.post("/score", json={"as_of": "2025-06-30"}, headers=KEY),  # pydantic's 400
         app_client.post("/score", json={}),  # 401 from our middleware
