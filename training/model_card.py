@@ -129,6 +129,13 @@ def _num(value: float, digits: int = 4) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
 
+def _oe(m: BinaryMetrics) -> str:
+    """Observed / expected defaults and its 95% interval (n/a in metrics without them)."""
+    if math.isnan(m.oe_ratio):
+        return "n/a"
+    return f"{m.oe_ratio:.2f} [{_num(m.oe_low, 2)}, {_num(m.oe_high, 2)}]"
+
+
 def _pct(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{100 * value:.2f}%"
 
@@ -177,18 +184,30 @@ def _metrics(card: ModelCard) -> list[str]:
             _num(m.ks),
             _num(m.brier),
             _num(m.ece),
+            _num(m.ece_p_value, 3),
             _pct(m.mean_predicted),
             _pct(m.observed_rate),
+            _oe(m),
         )
         for key, m in card.metrics.items()
     ]
-    headers = ("threshold", "rows", "events", "AUC", "Gini", "KS", "Brier", "ECE")
+    headers = ("threshold", "rows", "events", "AUC", "Gini", "KS", "Brier", "ECE", "ECE p")
+    pd_metrics = card.metrics[card.pd_threshold]
+    if 0 < pd_metrics.clusters < pd_metrics.n:
+        clusters = f"each of the {pd_metrics.clusters:,} borrowers' monthly rows one cluster"
+    elif pd_metrics.clusters == pd_metrics.n:
+        clusters = "rows taken as independent"
+    else:
+        clusters = "clusters not recorded"
     return [
         "## Test metrics per severity threshold",
         "",
-        f"Measured on {card.metrics_population}. ECE uses 10 equal-count bins.",
+        f"Measured on {card.metrics_population}. ECE uses 10 equal-count bins. ECE p is the "
+        "chance that calibrated PDs show an ECE at least this large on the same rows; O/E is "
+        "observed / expected defaults with its 95% interval (both under calibrated PDs, "
+        f"{clusters}).",
         "",
-        *_table((*headers, "mean predicted", "observed rate"), rows),
+        *_table((*headers, "mean predicted", "observed rate", "O/E [95%]"), rows),
     ]
 
 
@@ -196,15 +215,17 @@ def _comparison(card: ModelCard) -> list[str]:
     model = card.metrics[card.pd_threshold]
     lines = ["## Comparison on the same test rows", ""]
     if card.baselines:
-        rows = [(f"this model ({card.model_name})", _num(model.auc), _num(model.ece), "")]
+        rows = [
+            (f"this model ({card.model_name})", _num(model.auc), _num(model.ece), _oe(model), "")
+        ]
         rows += [
-            (name, _num(b.auc), _num(b.ece), f"{model.auc - b.auc:+.4f}")
+            (name, _num(b.auc), _num(b.ece), _oe(b), f"{model.auc - b.auc:+.4f}")
             for name, b in card.baselines.items()
         ]
         lines += [
             f"{card.horizon}-month PD ({card.pd_threshold}) against the baselines:",
             "",
-            *_table(("model", "AUC", "ECE", "model AUC minus this"), rows),
+            *_table(("model", "AUC", "ECE", "O/E [95%]", "model AUC minus this"), rows),
             "",
         ]
     else:

@@ -329,9 +329,7 @@ def evaluate(
     groups = test["borrower_id"].to_numpy()[judged] if "borrower_id" in test else None
     thresholds = [int(c[3:]) for c in test.columns if c.startswith("p_s")][: cumulative.shape[1]]
     metrics = {
-        f"s{k}": compute_binary_metrics(
-            severity[judged] >= k, cumulative[judged, i], groups=groups
-        )
+        f"s{k}": compute_binary_metrics(severity[judged] >= k, cumulative[judged, i], groups=groups)
         for i, k in enumerate(thresholds)
     }
     outcome = defaulted[judged]

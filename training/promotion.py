@@ -4,10 +4,11 @@
 ``challenger``. Promotion moves ``champion`` to the challenger's version only if it passes the
 gates of ``training.gates`` against the current champion **on the same test window**: every run
 logs its test window (model inputs and outcomes of held-out borrowers in the last matured
-months) as ``evidence/test_window.parquet``, and promotion re-scores both models on the
-challenger's window. Should the champion not be able to read that window (its input contract
-differs), discrimination is judged against the AUC the champion's own run recorded, and the
-reasons say so.
+months, and a ``borrower_group`` number per borrower, never an id, so the calibration tests can
+count a borrower's monthly rows as one cluster) as ``evidence/test_window.parquet``, and
+promotion re-scores both models on the challenger's window. Should the champion not be able to
+read that window (its input contract differs), discrimination is judged against the AUC the
+champion's own run recorded, and the reasons say so.
 
 Every decision, promoted or not, is recorded as tags on the challenger's model version and run
 (``promotion.*``: decision, every gate's reason, the champion compared with, the gate policy,
@@ -31,6 +32,7 @@ from features.io import first_line
 from training.gates import GateDecision, GatePolicy, evaluate_gates
 from training.metrics import BinaryMetrics, compute_binary_metrics
 from training.pipeline import performing_outcomes
+from training.run_evidence import BORROWER_GROUP
 from training.segments import DEFAULT_SEGMENTS, metrics_by_segment, pilot_segment, segment_metrics
 from training.tracking import CHALLENGER, CHAMPION, MODEL_NAME, TrackingError, open_registry
 
@@ -75,9 +77,10 @@ def judge(
     """
     performing, defaulted = window_outcomes(window, top)
     y = defaulted[performing]
-    challenger = compute_binary_metrics(y, challenger_pd[performing])
+    groups = window[BORROWER_GROUP].to_numpy()[performing] if BORROWER_GROUP in window else None
+    challenger = compute_binary_metrics(y, challenger_pd[performing], groups=groups)
     champion = (
-        compute_binary_metrics(y, champion_pd[performing])
+        compute_binary_metrics(y, champion_pd[performing], groups=groups)
         if champion_pd is not None
         else champion_recorded
     )
@@ -87,13 +90,19 @@ def judge(
     )
     segments = metrics_by_segment(segment_metrics(scored, "outcome", "pd_12m", DEFAULT_SEGMENTS))
     decision = evaluate_gates(challenger, champion, segments, policy)
+    notes = []
     if champion_pd is None and champion_recorded is not None:
-        note = (
+        notes.append(
             "champion not re-scored on this window (another input contract or held-out share): "
             "compared with its own recorded test AUC"
         )
-        return GateDecision(decision.promote, (note, *decision.reasons))
-    return decision
+    if groups is None:
+        notes.append(
+            f"the test window has no {BORROWER_GROUP} column (a run of an older ews-train): "
+            "the calibration tests take its rows as independent, which overstates the evidence "
+            "when borrowers repeat across as-of months"
+        )
+    return GateDecision(decision.promote, (*notes, *decision.reasons)) if notes else decision
 
 
 def _load_window(client: Any, run_id: str) -> pd.DataFrame:

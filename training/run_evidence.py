@@ -4,7 +4,8 @@ Written into one folder that ``training.tracking`` logs as the run's ``evidence/
 the grade policy that travels with the model, the Party-building cross-walk, metrics (per
 threshold, per segment, baselines, oracles), the grade table, feature importance, plots (ROC of
 model, baselines and oracles; calibration; grades; importance), the model card, the test window
-(for re-scoring a champion on the same rows) and a reference sample (for drift monitoring).
+(for re-scoring a champion on the same rows; borrowers numbered, not named, for the calibration
+tests) and a reference sample (for drift monitoring).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+
+import pandas as pd
 
 from training.model_card import ModelCard, render_model_card
 from training.pipeline import TrainingResult
@@ -23,6 +26,9 @@ from training.plots import (
     roc_points,
 )
 
+#: Column of ``test_window.parquet`` numbering its borrowers (no ids): the calibration tests'
+#: clusters when promotion re-scores the window.
+BORROWER_GROUP = "borrower_group"
 #: The oracle quoted as "the" oracle on the card: the fair, point-in-time one when present.
 CARD_ORACLE_PREFERENCE = ("oracle_pit", "oracle_path")
 
@@ -80,9 +86,11 @@ def write_evidence(
     evaluation.segments.to_csv(folder / "segment_metrics.csv", index=False)
     result.importance.to_csv(folder / "feature_importance.csv")
     result.reference.to_parquet(folder / "reference_sample.parquet")
-    result.test_inputs.assign(severity=result.test["severity"].to_numpy()).to_parquet(
-        folder / "test_window.parquet"
-    )
+    # Borrowers are numbered, never named: the calibration tests need only who repeats.
+    borrower_group = pd.factorize(result.test["borrower_id"].astype(str))[0]
+    result.test_inputs.assign(
+        severity=result.test["severity"].to_numpy(), **{BORROWER_GROUP: borrower_group}
+    ).to_parquet(folder / "test_window.parquet")
     summary = {
         "metrics": {k: asdict(v) for k, v in evaluation.metrics.items()},
         "baselines": {k: asdict(v) for k, v in evaluation.baselines.items()},

@@ -24,6 +24,12 @@ def _metrics(auc: float, ece: float = 0.0042, n: int = 12_345, events: int = 321
         ece=ece,
         mean_predicted=0.026,
         observed_rate=0.026,
+        ece_p_value=0.4321,
+        oe_ratio=1.0,
+        oe_low=0.8765,
+        oe_high=1.1234,
+        oe_design_effect=2.5,
+        clusters=2_345,
     )
 
 
@@ -61,7 +67,10 @@ def test_card_states_window_metrics_and_baselines():
         assert month in text
     assert "| 0.8124 | 0.6247 | 0.4567 | 0.0234 | 0.0042 |" in text  # AUC Gini KS Brier ECE
     assert "12,345" in text and "80,000" in text
-    assert "| WoE scorecard | 0.7712 | 0.0042 | +0.0412 |" in text
+    assert "| WoE scorecard | 0.7712 | 0.0042 | 1.00 [0.88, 1.12] | +0.0412 |" in text
+    # the calibration tests: ECE p, then mean predicted, observed rate and O/E [95%]
+    assert "| 0.0042 | 0.432 | 2.60% | 2.60% | 1.00 [0.88, 1.12] |" in text
+    assert "each of the 2,345 borrowers' monthly rows one cluster" in text
     assert "| default LightGBM | 0.8011 |" in text
     assert "version assigned at registration, see the run" in text
     assert "| red | 145 | n/a |" in text  # an empty rate is not shown as 0%
@@ -105,6 +114,15 @@ def test_segment_table_and_pipes_in_values_are_escaped():
     text = render_model_card(_card(segments=segments))
     assert "| area | anji | 5,000 | 120 | 0.7777 | 0.0031 |" in text
     assert "| area | a\\|b | 10 | 0 | n/a | n/a | n/a | n/a | fewer than 50 rows (10)" in text
+
+
+def test_metrics_recorded_before_the_calibration_tests_show_n_a():
+    old = dataclasses.replace(
+        _metrics(0.81), ece_p_value=float("nan"), oe_ratio=float("nan"), clusters=0
+    )
+    text = render_model_card(_card(metrics={"s3": old}, baselines={}))
+    assert "| 0.0042 | n/a | 2.60% | 2.60% | n/a |" in text
+    assert "clusters not recorded" in text
 
 
 def test_rendering_is_deterministic():

@@ -50,3 +50,28 @@ def test_a_window_without_outcomes_cannot_be_judged():
     window, pd_true = _window()
     with pytest.raises(PromotionError, match="severity"):
         judge(window.drop(columns="severity"), pd_true, None, 3)
+
+
+def test_calibration_is_judged_per_borrower_when_the_window_numbers_them():
+    window, pd_true = _window()
+    plain = judge(window, pd_true, None, 3)
+    assert plain.reasons[0].startswith("the test window has no borrower_group column")
+    assert "rows taken as independent" in " ".join(plain.reasons)
+    grouped = window.assign(borrower_group=np.arange(len(window)) // 4)
+    decision = judge(grouped, pd_true, None, 3, GatePolicy(segment_auc_floor=0.5))
+    assert decision.promote, decision.reasons
+    assert not decision.reasons[0].startswith("the test window has no")
+    assert "rows of 1,000 borrowers" in " ".join(decision.reasons)
+
+
+def test_a_miscalibrated_challenger_is_refused_on_calibration_alone():
+    window, pd_true = _window()
+    relaxed = GatePolicy(segment_auc_floor=0.5)
+    assert judge(window, pd_true, None, 3, relaxed).promote
+    low = judge(window, pd_true / 3, None, 3, relaxed)  # same ranking, a third of the level
+    assert not low.promote
+    failed = [r for r in low.reasons if "FAILED" in r]
+    assert [r.split(":")[0] for r in failed] == [
+        "calibration FAILED",
+        "calibration in the large FAILED",
+    ]

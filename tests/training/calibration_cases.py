@@ -1,0 +1,28 @@
+"""Seeded test windows for the calibration tests (shared by test_metrics and test_gates)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def clustered_window(
+    borrowers: int = 1_000, months: int = 6, seed: int = 0, level: float = -4.1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outcome, calibrated PD and borrower of a window shaped like a retraining run's: each
+    borrower at ``months`` as-of months, PDs drifting a little month to month, and one default
+    event per borrower seen by every row whose PD it falls under (so rows of a borrower default
+    together, as a loan's overlapping 12-month windows do). Each row's PD is its true default
+    probability."""
+    rng = np.random.default_rng(seed)
+    borrower = np.repeat(np.arange(borrowers), months)
+    risk = rng.normal(size=borrowers)[borrower] * 1.2 + rng.normal(0, 0.3, borrower.size)
+    pd_true = 1 / (1 + np.exp(-(level + risk)))
+    y = rng.random(borrowers)[borrower] < pd_true
+    return y, pd_true, borrower
+
+
+def independent_window(n: int, seed: int = 0, level: float = -3.3) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome and calibrated PD of ``n`` independent rows (one loan each)."""
+    rng = np.random.default_rng(seed)
+    pd_true = 1 / (1 + np.exp(-(level + 1.2 * rng.normal(size=n))))
+    return rng.random(n) < pd_true, pd_true
