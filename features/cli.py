@@ -184,6 +184,7 @@ def crosswalk(
     """Publish the cross-walk: each area's native level -> unified 0-100 Party-building index."""
     import pandas as pd
 
+    from features.io import atomic_write
     from features.party_index import fit_party_index
     from features.settings import get_settings
 
@@ -200,10 +201,7 @@ def crosswalk(
         raise typer.Exit(2)
     table = fit_party_index(ratings, cutoff, min_area_ratings=min_area_ratings).crosswalk_
     out = out or get_settings().reports_dir / "party_crosswalk.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    table.to_csv(tmp, index=False, float_format="%.2f")
-    tmp.replace(out)
+    atomic_write(out, lambda tmp: table.to_csv(tmp, index=False, float_format="%.2f"))
     areas = table.loc[table["source"] == "area", "issuing_area"].nunique()
     console.print(
         f"cross-walk of {areas} areas ({len(table):,} rows) written to {out}", soft_wrap=True

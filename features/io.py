@@ -10,7 +10,9 @@ one line naming the table and the reason, never a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -141,12 +143,41 @@ def write_table(frame: pd.DataFrame, directory: Path | str, name: str) -> Path:
 
 def write_parquet(frame: pd.DataFrame, path: Path | str) -> Path:
     """Write ``frame`` to ``path`` atomically (temporary file, then rename), no timestamps."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return atomic_write(
+        path, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000)
+    )
+
+
+def stage_file(path: Path | str, write: Callable[[Path], object]) -> Path:
+    """Write what ``path`` will hold to a new temporary file beside it and return that file;
+    ``os.replace(staged, path)`` then puts it in place in one step. A failed ``write`` leaves
+    no temporary behind. The file is created 0600 (``tempfile.mkstemp``): what the project
+    writes holds bank data."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000)
-    tmp.replace(path)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    staged = Path(name)
+    try:
+        write(staged)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return staged
+
+
+def atomic_write(path: Path | str, write: Callable[[Path], object]) -> Path:
+    """Write ``path`` through ``write(temporary)``, then rename: a reader never sees half a
+    file, and a failed write leaves any earlier file in place. The one atomic-write helper of
+    the project."""
+    path = Path(path)
+    staged = stage_file(path, write)
+    try:
+        os.replace(staged, path)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from features.io import atomic_write
+
 GRADES: Final = ("green", "blue", "yellow", "orange", "red")
 PROBABILITY_COLUMNS: Final = ("p_s1", "p_s2", "p_s3")  # P(S>=1), P(S>=2), P(S>=3) = 12-month PD
 GRADE_DTYPE: Final = pd.CategoricalDtype(list(GRADES), ordered=True)
@@ -121,12 +123,8 @@ class GradePolicy(BaseModel):
 
     def save(self, path: Path | str) -> Path:
         """Write the policy JSON atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        text = self.to_json()
+        return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
     @classmethod
     def load(cls, path: Path | str) -> GradePolicy:

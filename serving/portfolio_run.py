@@ -1,14 +1,17 @@
 """The monthly assessment run: score the book, append to the ledger, write the outputs.
 
-Order matters for "nothing lost or half-written": the scored loans are committed to the ledger
-in one transaction first; only then are the files written, each to a temporary name and renamed
-into place. A month already assessed with the same model version is refused unless asked
-again, so a repeated command does not silently double the ledger.
+Order matters for "nothing lost or half-written": the output folder is checked first, then
+every file is written to a temporary name beside its place, then the scored loans are committed
+to the ledger in one transaction, and only then are the files renamed into place. A run that
+cannot write its reports (``--out`` names a file, a folder it may not write) records nothing,
+so it can simply be run again. A month already assessed with the same model version is refused
+unless asked again, so a repeated command does not silently double the ledger.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.io import stage_file
 from serving.answers import ledger_records
 from serving.bundle import ScoringBundle
 from serving.portfolio import migration_matrix, score_book, watchlist, with_previous
@@ -47,11 +51,27 @@ def previous_run(latest: pd.DataFrame) -> pd.DataFrame:
     return latest[latest["as_of"] == latest["as_of"].max()].reset_index(drop=True)
 
 
-def _atomic(path: Path, write: object) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)  # type: ignore[operator]
-    tmp.replace(path)
-    return path
+#: The files of a run, in the order they are written.
+RUN_FILES = ("scored_book.parquet", "watchlist.csv", "migration_matrix.csv", "run.json")
+
+
+def check_output_folder(out: Path) -> None:
+    """``PortfolioRunError`` unless ``out`` is (or can be made) a writable folder whose run
+    files are not folders: checked before anything is recorded, because a run that records
+    its loans and then cannot write its reports cannot be re-run without doubling them."""
+    if out.exists() and not out.is_dir():
+        raise PortfolioRunError(f"--out {out} is a file, not a folder: name a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PortfolioRunError(f"--out {out} cannot be created ({exc.strerror})") from None
+    for name in RUN_FILES:
+        if (out / name).is_dir():
+            raise PortfolioRunError(f"--out {out}: {name} is a folder; move it away")
+    try:
+        stage_file(out / "scored_book.parquet", lambda tmp: tmp.write_bytes(b"")).unlink()
+    except OSError as exc:
+        raise PortfolioRunError(f"--out {out} is not writable ({exc.strerror})") from None
 
 
 def run_portfolio(
@@ -66,7 +86,9 @@ def run_portfolio(
     """Assess the book at month ``as_of``; see the module docstring for the order of writes."""
     scored = score_book(bundle, tables, as_of)
     month_end = pd.Period(as_of, freq="M").end_time.date()
+    request_id = f"portfolio-{as_of}-{uuid.uuid4().hex[:12]}"
     ledger = open_ledger(settings)
+    staged: dict[str, Path] = {}
     try:
         done = ledger.read(as_of=month_end, source="portfolio")
         same_model = done[done["model_version"] == bundle.info.model_version]
@@ -75,8 +97,19 @@ def run_portfolio(
                 f"{as_of} was already assessed with version {bundle.info.model_version} "
                 f"(run {same_model['request_id'].iloc[0]}); pass --again to record another run"
             )
+        check_output_folder(out)
         previous = previous_run(ledger.latest_grades(month_end))
-        request_id = f"portfolio-{as_of}-{uuid.uuid4().hex[:12]}"
+        book = with_previous(scored.frame(), previous)
+        watch = watchlist(book, bundle.policy)
+        summary = _summary(bundle, book, watch, previous, request_id, month_end)
+        writers = {
+            "scored_book.parquet": lambda p: book.to_parquet(p, index=False),
+            "watchlist.csv": lambda p: watch.to_csv(p, index=False, encoding="utf-8-sig"),
+            "migration_matrix.csv": lambda p: migration_matrix(book, previous).to_csv(p),
+            "run.json": lambda p: p.write_text(json.dumps(summary, indent=2, ensure_ascii=False)),
+        }
+        for name in RUN_FILES:  # every file is written before anything is recorded
+            staged[name] = stage_file(out / name, writers[name])
         records = ledger_records(
             scored,
             bundle,
@@ -87,15 +120,37 @@ def run_portfolio(
             [[] for _ in range(len(scored))],
         )
         ledger.record(records)
+    except BaseException:
+        for path in staged.values():
+            path.unlink(missing_ok=True)
+        raise
     finally:
         ledger.dispose()
+    files = []
+    for name in RUN_FILES:  # renames in one folder: what is left once the loans are recorded
+        os.replace(staged[name], out / name)
+        files.append(out / name)
+    return PortfolioRun(
+        request_id=request_id,
+        as_of=month_end,
+        loans=len(book),
+        grades=dict(summary["grades"]),  # type: ignore[call-overload]
+        watchlist_rows=len(watch),
+        files=files,
+    )
 
-    book = with_previous(scored.frame(), previous)
-    watch = watchlist(book, bundle.policy)
-    matrix = migration_matrix(book, previous)
-    out.mkdir(parents=True, exist_ok=True)
+
+def _summary(
+    bundle: ScoringBundle,
+    book: pd.DataFrame,
+    watch: pd.DataFrame,
+    previous: pd.DataFrame,
+    request_id: str,
+    month_end: date,
+) -> dict[str, object]:
+    """``run.json``: what the run assessed, with which model, against which previous run."""
     grades = book["grade"].astype(str).value_counts()
-    summary = {
+    return {
         "request_id": request_id,
         "as_of": month_end.isoformat(),
         "model_name": bundle.info.model_name,
@@ -109,22 +164,3 @@ def run_portfolio(
         ),
         "previous_run_loans": len(previous),
     }
-    files = [
-        _atomic(out / "scored_book.parquet", lambda p: book.to_parquet(p, index=False)),
-        _atomic(
-            out / "watchlist.csv", lambda p: watch.to_csv(p, index=False, encoding="utf-8-sig")
-        ),
-        _atomic(out / "migration_matrix.csv", lambda p: matrix.to_csv(p)),
-        _atomic(
-            out / "run.json",
-            lambda p: p.write_text(json.dumps(summary, indent=2, ensure_ascii=False)),
-        ),
-    ]
-    return PortfolioRun(
-        request_id=request_id,
-        as_of=month_end,
-        loans=len(book),
-        grades=summary["grades"],
-        watchlist_rows=len(watch),
-        files=files,
-    )

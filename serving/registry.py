@@ -16,15 +16,16 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pandas as pd
 
-from features.io import first_line
+from features.io import atomic_write, first_line
 from features.party_index import PartyIndexUnifier
 from features.settings import disable_telemetry
 from models.grade_policy import GradePolicy
 from models.names import CHAMPION
+from models.tracking_store import TrackingStoreError, checked_tracking_uri, masked
 from serving.bundle import ModelInfo, ScoringBundle
 from serving.settings import ServingSettings
 
@@ -53,15 +54,6 @@ def configure_environment(settings: ServingSettings) -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
-def masked(tracking_uri: str) -> str:
-    """The URI with any password replaced by ``***``: it appears in logs, errors and
-    ``GET /model``."""
-    parts = urlsplit(tracking_uri)
-    if not parts.password:
-        return tracking_uri
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
-
-
 def _scrub(text: str, tracking_uri: str) -> str:
     password = urlsplit(tracking_uri).password
     return text.replace(password, "***") if password else text
@@ -73,15 +65,17 @@ def registry_id(tracking_uri: str) -> str:
 
 
 def _client(tracking_uri: str) -> Any:
-    if tracking_uri.startswith("sqlite:///"):
-        path = Path(tracking_uri.removeprefix("sqlite:///"))
-        if not path.exists():  # opening it would create an empty store
-            raise RegistryUnavailable(f"tracking store {path} does not exist")
+    """A client on the store, once it answers (a missing SQLite file is not created: that
+    would be an empty registry); ``RegistryUnavailable`` in one line otherwise."""
+    try:
+        uri = checked_tracking_uri(tracking_uri, must_exist=True)
+    except TrackingStoreError as exc:
+        raise RegistryUnavailable(str(exc)) from None
     import mlflow
     from mlflow import MlflowClient
 
-    mlflow.set_tracking_uri(tracking_uri)
-    return MlflowClient(tracking_uri)
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(uri)
 
 
 def champion_version(tracking_uri: str, model_name: str) -> tuple[Any, Any]:
@@ -89,9 +83,11 @@ def champion_version(tracking_uri: str, model_name: str) -> tuple[Any, Any]:
     ``RegistryUnavailable``."""
     from mlflow.exceptions import MlflowException
 
-    client = _client(tracking_uri)
     try:
+        client = _client(tracking_uri)
         return client, client.get_model_version_by_alias(model_name, CHAMPION)
+    except RegistryUnavailable:
+        raise
     except MlflowException as exc:
         if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
             raise ServingError(
@@ -195,11 +191,8 @@ def _marker(settings: ServingSettings) -> Path:
 
 
 def _remember(settings: ServingSettings, model: Any, uri: str) -> None:
-    path = _marker(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"tag": str(model.tag), "registry": registry_id(uri)}))
-    tmp.replace(path)
+    text = json.dumps({"tag": str(model.tag), "registry": registry_id(uri)})
+    atomic_write(_marker(settings), lambda tmp: tmp.write_text(text))
 
 
 def _last_champion(settings: ServingSettings, uri: str) -> Any | None:

@@ -29,8 +29,6 @@ Same table, seed and ``n_jobs`` give the same predictions and the same model.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
@@ -49,6 +47,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from features.io import atomic_write
 from models.graded import CumulativeClassifierMixin, GradedWarningClassifier
 from training.baselines import WoEScorecard
 from training.feature_table import FeatureTable
@@ -536,16 +535,6 @@ def write_oof(frame: pd.DataFrame, path: Path | str) -> Path:
     """Write out-of-fold predictions as CSV or Parquet (by suffix), atomically: a reader never
     sees a half-written file, and a failed write leaves any earlier file in place."""
     path = check_oof_path(path)
-    suffix = path.suffix.lower()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        if suffix == ".csv":
-            frame.to_csv(temporary, index=False)
-        else:
-            frame.to_parquet(temporary, index=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    if path.suffix.lower() == ".csv":
+        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.io import read_table, write_table
+from features.io import atomic_write, read_table, write_table
 from features.simulator.config import SimulationConfig
 from features.simulator.scenario import Scenario
 from features.simulator.simulate import SimulatedPortfolio
@@ -60,9 +60,8 @@ def write_simulation(
             for name, p in paths.items()
         },
     }
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-    tmp.replace(out / "manifest.json")
+    text = json.dumps(manifest, indent=2, sort_keys=True)
+    atomic_write(out / "manifest.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return manifest
 
 

@@ -189,3 +189,60 @@ def test_grade_changes_compare_with_the_last_run_only():
     assert previous["loan_id"].tolist() == ["b", "c"]
     matrix = migration_matrix(_book({"b": "blue", "c": "red"}), previous)
     assert matrix["closed"].sum() == 0  # loan "a" closed long ago, not this month
+
+
+@pytest.mark.parametrize(
+    ("place", "month"),
+    [
+        ("a file", "2024-07"),
+        ("under a file", "2024-08"),
+        ("a run file that is a folder", "2024-09"),
+    ],
+)
+def test_an_unusable_output_place_records_nothing_and_a_rerun_completes(
+    served, tmp_path, place, month
+):
+    """It recorded 4,001 loans, then failed on --out, and the re-run was refused as already
+    assessed. Every output place is checked before anything is recorded."""
+    from serving.settings import get_serving_settings
+    from serving.stores import open_ledger
+
+    out = tmp_path / "out"
+    if place == "a file":
+        out.write_text("not a folder")
+    elif place == "under a file":
+        (tmp_path / "file").write_text("x")
+        out = tmp_path / "file" / "out"
+    else:
+        (out / "watchlist.csv").mkdir(parents=True)
+    args = ["score-portfolio", "--data", str(served.portfolio), "--as-of", month]
+    with environment(served.environment()):
+        ledger = open_ledger(get_serving_settings())
+        before = ledger.count()
+        failed = runner.invoke(app, [*args, "--out", str(out)])
+        assert failed.exit_code == 2, failed.output
+        assert "--out" in failed.output and len(failed.output.strip().splitlines()) == 1
+        assert ledger.count() == before
+        assert not [p for p in tmp_path.rglob("*.tmp")]
+        done = runner.invoke(app, [*args, "--out", str(tmp_path / "good")])
+        assert done.exit_code == 0, done.output
+        assert ledger.count() > before
+        assert sorted(p.name for p in (tmp_path / "good").iterdir()) == [
+            "migration_matrix.csv",
+            "run.json",
+            "scored_book.parquet",
+            "watchlist.csv",
+        ]
+        ledger.dispose()
+
+
+def test_a_corrupt_tracking_store_is_one_line_and_exit_3(served: Served, tmp_path):
+    broken = tmp_path / "mlflow.db"
+    data = (served.home / "mlflow.db").read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    args = ["score-portfolio", "--data", str(served.portfolio), "--as-of", "2024-10"]
+    with environment(served.environment(EWS_TRACKING_URI=f"sqlite:///{broken}")):
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 3, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
