@@ -140,3 +140,21 @@ def app_client(served: Served) -> Iterator[Any]:
         app = WarningService.to_asgi()
         with TestClient(app) as client:
             yield client
+
+
+@pytest.fixture(scope="session")
+def bundle(served: Served, app_client):
+    """The champion as the service loads it."""
+    from serving.registry import load_champion
+    from serving.settings import get_serving_settings
+
+    with environment(served.environment()):
+        return load_champion(get_serving_settings())
+
+
+@pytest.fixture(scope="session")
+def book(served: Served, bundle) -> pd.DataFrame:
+    """The whole book scored at the test month through the portfolio path."""
+    from serving.portfolio import score_book
+
+    return score_book(bundle, served.tables, AS_OF_MONTH).frame()

@@ -25,23 +25,6 @@ KEY = {"X-API-Key": API_KEYS[0]}
 
 
 @pytest.fixture(scope="module")
-def bundle(served: Served, app_client):
-    from serving.registry import load_champion
-    from serving.settings import get_serving_settings
-    from tests.serving.http_server import environment
-
-    with environment(served.environment()):
-        return load_champion(get_serving_settings())
-
-
-@pytest.fixture(scope="module")
-def book(served: Served, bundle) -> pd.DataFrame:
-    from serving.portfolio import score_book
-
-    return score_book(bundle, served.tables, AS_OF_MONTH).frame()
-
-
-@pytest.fixture(scope="module")
 def in_arrears(served: Served, book) -> dict[str, Any]:
     """A one-borrower request whose only loan is 90+ days past due at the test month, with a
     history long enough to cut (the loan was originated at least 8 months before)."""

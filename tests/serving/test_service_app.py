@@ -22,23 +22,6 @@ KEY = {"X-API-Key": API_KEYS[0]}
 
 
 @pytest.fixture(scope="module")
-def bundle(served: Served, app_client):
-    from serving.registry import load_champion
-    from serving.settings import get_serving_settings
-
-    with environment(served.environment()):
-        return load_champion(get_serving_settings())
-
-
-@pytest.fixture(scope="module")
-def book(served: Served, bundle):
-    """The whole book scored at the test month through the portfolio path."""
-    from serving.portfolio import score_book
-
-    return score_book(bundle, served.tables, AS_OF_MONTH).frame()
-
-
-@pytest.fixture(scope="module")
 def watched_ids(book) -> list[str]:
     """Two borrowers with open loans: the riskiest and a median one."""
     ordered = book.sort_values("pd_12m", ascending=False)["borrower_id"].astype(str).unique()
