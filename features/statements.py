@@ -13,15 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.months import month_index
-
-_DEFAULTED_STATUSES = ("charged_off", "restructured")
-
-
-def severity_from_dpd(dpd: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """Month-end severity of statement rows (0..3; charge-off and restructuring are S3)."""
-    sev = np.select([dpd >= 90, dpd >= 30, dpd >= 1], [3, 2, 1], 0).astype(np.int8)
-    return np.where(np.isin(status, _DEFAULTED_STATUSES), np.int8(3), sev)
-
+from features.severity import severity_from_dpd
 
 _SHIFT = 1 << 22  # key = loan code * _SHIFT + month
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from features.labels import DEFAULT_HORIZON, build_outcomes
+from features.severity import DEFAULT_DPD
 
 SEGMENTS = ("borrower_type", "area", "product", "size")
 
@@ -19,7 +20,7 @@ def performing_outcomes(
 ) -> pd.DataFrame:
     """Matured outcomes of performing loan-months, joined to loan and borrower segments."""
     out = build_outcomes(tables["repayments"], horizon)
-    out = out[out["matured"] & (out["dpd"] < 90)]
+    out = out[out["matured"] & (out["dpd"] < DEFAULT_DPD)]
     loans = tables["loans"][["loan_id", "borrower_id", "product"]]
     borrowers = tables["borrowers"][["borrower_id", "borrower_type", "area", "size"]]
     out = out.assign(loan_id=out["loan_id"].astype(str))

@@ -4,7 +4,8 @@ The decision sits outside the probability model (as scikit-learn's ``FixedThresh
 does): the model gives P(S>=1), P(S>=2), P(S>=3); ``assign_grades(proba, dpd, policy)`` gives
 green / blue / yellow / orange / red, the national emergency-warning order (red highest). A
 policy is data: explicit probability cut-offs per grade, DPD backstops (a loan already 90+ DPD is
-red, 30-89 at least orange, 1-29 at least yellow; DOMAIN.md §4) and the actions each grade
+red, 30-89 at least orange, 1-29 at least yellow: the severity thresholds of
+``features.severity``; docs/domain.md, warning grades) and the actions each grade
 triggers, in Chinese and English. It is versioned JSON that travels with each model version and
 that risk staff can review and edit.
 
@@ -24,10 +25,22 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.io import atomic_write
+from features.severity import SEVERITY_DPD
 
 GRADES: Final = ("green", "blue", "yellow", "orange", "red")
 PROBABILITY_COLUMNS: Final = ("p_s1", "p_s2", "p_s3")  # P(S>=1), P(S>=2), P(S>=3) = 12-month PD
 GRADE_DTYPE: Final = pd.CategoricalDtype(list(GRADES), ordered=True)
+#: The default master scale: the 12-month PD from which each grade above green starts (bands
+#: widening roughly geometrically with risk, the usual shape of a bank's master scale).
+MASTER_SCALE_PD: Final = {"blue": 0.015, "yellow": 0.04, "orange": 0.10, "red": 0.25}
+#: DPD backstops: a loan this many days past due is at least this grade.
+DPD_BACKSTOPS: Final = dict(zip(("yellow", "orange", "red"), SEVERITY_DPD, strict=True))
+
+
+def _scale_text() -> str:
+    bands = " / ".join(f"{100 * v:g}%" for v in MASTER_SCALE_PD.values())
+    backstops = " / ".join(str(d) for d in DPD_BACKSTOPS.values())
+    return f"12-month PD (P(S>=3)) bands {bands} for blue to red; DPD backstops {backstops} days"
 
 
 class GradeRule(BaseModel):
@@ -48,28 +61,28 @@ def _default_rules() -> dict[str, GradeRule]:
         "green": GradeRule(action_zh="正常管理", action_en="Normal monitoring."),
         "blue": GradeRule(
             p_s1=0.20,
-            p_s3=0.015,
+            p_s3=MASTER_SCALE_PD["blue"],
             action_zh="列入关注名单",
             action_en="Put on the watch list.",
         ),
         "yellow": GradeRule(
             p_s2=0.12,
-            p_s3=0.04,
-            min_dpd=1,
+            p_s3=MASTER_SCALE_PD["yellow"],
+            min_dpd=DPD_BACKSTOPS["yellow"],
             action_zh="14日内联系借款人，核查资金用途，按月复核",
             action_en=(
                 "Contact the borrower within 14 days, check the use of funds, review monthly."
             ),
         ),
         "orange": GradeRule(
-            p_s3=0.10,
-            min_dpd=30,
+            p_s3=MASTER_SCALE_PD["orange"],
+            min_dpd=DPD_BACKSTOPS["orange"],
             action_zh="7日内实地走访，限制新增提款，每周复核",
             action_en="On-site visit within 7 days, restrict new drawdowns, review weekly.",
         ),
         "red": GradeRule(
-            p_s3=0.25,
-            min_dpd=90,
+            p_s3=MASTER_SCALE_PD["red"],
+            min_dpd=DPD_BACKSTOPS["red"],
             action_zh="冻结未用额度，3个工作日内现场检查，上报处置",
             action_en=(
                 "Freeze the undrawn line, on-site inspection within 3 working days, escalate."
@@ -85,8 +98,7 @@ class GradePolicy(BaseModel):
 
     version: str = "2026.11-default"
     description: str = (
-        "Default master scale: 12-month PD (P(S>=3)) bands 1.5% / 4% / 10% / 25% for blue to red, "
-        "earlier-stage probabilities for blue and yellow, DPD backstops 1 / 30 / 90 days."
+        f"Default master scale: {_scale_text()}; earlier-stage probabilities for blue and yellow."
     )
     rules: dict[str, GradeRule] = Field(default_factory=_default_rules)
 
@@ -148,9 +160,7 @@ class MasterScale(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pd_from: dict[str, float] = Field(
-        default_factory=lambda: {"blue": 0.015, "yellow": 0.04, "orange": 0.10, "red": 0.25}
-    )
+    pd_from: dict[str, float] = Field(default_factory=lambda: dict(MASTER_SCALE_PD))
     early_signals: dict[str, str] = Field(
         default_factory=lambda: {"blue": "p_s1", "yellow": "p_s2"}
     )
@@ -217,8 +227,8 @@ def derive_policy(
     policy = GradePolicy(
         version=version,
         description=f"Cut-offs from validation data against the master scale (PD from: {edges}); "
-        "early-signal cut-offs where the observed default rate reaches the grade's PD; "
-        "DPD backstops 1 / 30 / 90 days.",
+        "early-signal cut-offs where the observed default rate reaches the grade's PD; DPD "
+        f"backstops {' / '.join(str(d) for d in DPD_BACKSTOPS.values())} days.",
         rules=rules,
     )
     return policy

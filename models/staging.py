@@ -1,7 +1,7 @@
 """IFRS 9 stage hints from a score: what the warning suggests for the provision run.
 
 IFRS 9 presumes a significant increase in credit risk (stage 2) beyond 30 days past due and
-default (stage 3) beyond 90 (5.5.11, B5.5.37; DOMAIN.md section 5). Between those backstops a
+default (stage 3) beyond 90 (5.5.11, B5.5.37; docs/domain.md, provisions). Between those backstops a
 model-based test is usual; the hint uses an absolute one, a 12-month PD at or above the SICR
 threshold (by default the PD at which the grade policy starts "orange"). The relative test (PD
 now against PD at origination) needs the loan's first score, which the provision run reads from
@@ -14,11 +14,12 @@ from typing import Final
 
 import numpy as np
 
-from models.grade_policy import GradePolicy
+from features.severity import IFRS9_IMPAIRED_DPD, IFRS9_SICR_DPD
+from models.grade_policy import MASTER_SCALE_PD, GradePolicy
 
-STAGE3_DPD: Final = 90  # more than 90 days past due: credit-impaired presumption
-STAGE2_DPD: Final = 30  # more than 30 days past due: SICR presumption
-DEFAULT_SICR_PD: Final = 0.10
+STAGE3_DPD: Final = IFRS9_IMPAIRED_DPD  # more than 90 days past due: credit-impaired
+STAGE2_DPD: Final = IFRS9_SICR_DPD  # more than 30 days past due: SICR presumption
+DEFAULT_SICR_PD: Final = MASTER_SCALE_PD["orange"]
 
 
 def sicr_threshold(policy: GradePolicy) -> float:

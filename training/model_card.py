@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from features.severity import severity_label
 from training.gates import GateDecision
 from training.metrics import BinaryMetrics
 
 #: What each cumulative threshold means in days past due over the window (docs/domain.md, outcomes).
 SEVERITY_LABELS = {
-    "s1": "S>=1: any missed payment (1+ DPD)",
-    "s2": "S>=2: 30+ DPD",
-    "s3": "S>=3: default (90+ DPD, charged off or restructured); the {horizon}-month PD",
+    "s1": f"{severity_label(1)} (any missed payment)",
+    "s2": severity_label(2),
+    "s3": severity_label(3) + "; the {horizon}-month PD",
 }
 
 STANDARD_LIMITATIONS = (

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from features.catalog import MONOTONE
 from features.party_index import PartyIndexUnifier, fit_party_index
+from features.severity import DEFAULT_DPD
 from features.snapshots import build_snapshots
 from models.calibration import METHODS, CalibratedGradedClassifier
 from models.grade_policy import (
@@ -41,7 +42,7 @@ STAGES = (
     *("score test window", "baselines", "evaluate"),
 )
 #: Loans at least this many days past due at the as-of month are in default, not predicted.
-PERFORMING_DPD = 90
+PERFORMING_DPD = DEFAULT_DPD
 #: Snapshot columns kept beside each test row's PDs: keys, outcome, backstop and segments.
 TEST_COLUMNS = (
     *("loan_id", "borrower_id", "as_of", "severity", "dpd_now"),
