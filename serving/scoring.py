@@ -27,10 +27,10 @@ from features.catalog import FEATURE_BY_NAME, value_problem
 from features.io import RAW_TABLES
 from features.schemas import DATE, TEXT, schema_for
 from features.snapshots import build_snapshots
-from models.grade_policy import PROBABILITY_COLUMNS, assign_grades
+from models.grade_policy import PROBABILITY_COLUMNS
 from models.inputs import CATEGORY_LEVELS, to_model_input
-from models.reasons import Reason, explain
-from models.staging import sicr_threshold, stage_hints
+from models.reasons import Reason
+from models.scoring import InfiniteInputError, score_inputs
 from serving.bundle import ScoringBundle
 from serving.request_contract import RequestError, refuse_broken_history
 from serving.schemas import BorrowerHistory, FeatureRow
@@ -285,29 +285,29 @@ def _listed(names: list[str], shown: int = 10) -> str:
 
 
 def score_snapshots(bundle: ScoringBundle, snapshots: pd.DataFrame) -> ScoredLoans:
-    """Probabilities, grade, stage hint and reasons of every snapshot row."""
+    """Probabilities, grade, stage hint and reasons of every snapshot row, through the one
+    scoring core of ``models.scoring``."""
     keys = snapshots[list(KEY_COLUMNS)].reset_index(drop=True)
     inputs = to_model_input(snapshots).reset_index(drop=True)
     missing = [f for f in bundle.features if f not in inputs.columns]
     if missing:
         raise RequestError(f"snapshot lacks model feature(s): {', '.join(missing[:10])}")
     inputs = inputs[bundle.features]
-    if inputs.empty:
-        return _empty(keys, inputs)
-    matrix = bundle.model.model_matrix(inputs)  # once, for the probabilities and the reasons
-    infinite = np.isinf(matrix).any(axis=0)  # category codes are never infinite
-    if infinite.any():  # only absurd amounts get here; the ledger refuses infinity
-        names = ", ".join(np.asarray(inputs.columns)[infinite][:10])
-        raise RequestError(f"the amounts sent make feature(s) {names} infinite; check them")
-    cumulative = bundle.model.cumulative_from_matrix(matrix)
-    proba = pd.DataFrame(cumulative, columns=list(PROBABILITY_COLUMNS)[: cumulative.shape[1]])
-    dpd = inputs["dpd_now"].to_numpy(dtype=float)
-    grades = assign_grades(proba, dpd, bundle.policy)
-    stages, basis_en, basis_zh = stage_hints(
-        proba["p_s3"].to_numpy(), dpd, sicr_threshold(bundle.policy)
+    try:  # only absurd amounts make a feature infinite; the ledger refuses infinity
+        s = score_inputs(bundle.model, inputs, bundle.policy, top_reasons=TOP_REASONS)
+    except InfiniteInputError as exc:
+        raise RequestError(str(exc)) from None
+    return ScoredLoans(
+        keys,
+        inputs,
+        s.proba,
+        s.grades,
+        s.dpd,
+        s.stages,
+        s.stage_basis,
+        s.stage_basis_zh,
+        s.reasons,
     )
-    reasons = explain(bundle.model.estimator, inputs, top=TOP_REASONS, matrix=matrix)
-    return ScoredLoans(keys, inputs, proba, grades, dpd, stages, basis_en, basis_zh, reasons)
 
 
 def check_compatible(bundle: ScoringBundle) -> None:
@@ -349,11 +349,3 @@ def check_compatible(bundle: ScoringBundle) -> None:
             f"feature(s) this feature code does not build ({', '.join(missing[:8])}): "
             "retrain and promote a model on the current features"
         )
-
-
-def _empty(keys: pd.DataFrame, inputs: pd.DataFrame) -> ScoredLoans:
-    proba = pd.DataFrame({c: np.zeros(0) for c in PROBABILITY_COLUMNS})
-    grades = pd.Series(pd.Categorical([]), name="grade")
-    return ScoredLoans(
-        keys, inputs, proba, grades, np.zeros(0), np.zeros(0, dtype=np.int64), [], [], []
-    )

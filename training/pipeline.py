@@ -21,13 +21,12 @@ from features.snapshots import build_snapshots
 from models.calibration import METHODS, CalibratedGradedClassifier
 from models.grade_policy import (
     GRADES,
-    PROBABILITY_COLUMNS,
     GradePolicy,
-    assign_grades,
     derive_policy,
 )
 from models.graded import GradedWarningClassifier
 from models.inputs import to_model_input
+from models.scoring import probability_frame, score_inputs
 from training.baselines import baseline_probabilities
 from training.metrics import BinaryMetrics, compute_binary_metrics
 from training.segments import DEFAULT_SEGMENTS, pilot_segment, segment_metrics
@@ -177,17 +176,9 @@ def performing_outcomes(frame: pd.DataFrame, top: int) -> tuple[np.ndarray, np.n
     return performing, defaulted
 
 
-def _probability_frame(
-    model: CalibratedGradedClassifier, X: pd.DataFrame, cumulative: np.ndarray | None = None
-) -> pd.DataFrame:
-    """``p_s1..p_s3`` for the grade policy (thresholds a binary model lacks are 0)."""
-    if cumulative is None:
-        cumulative = model.predict_cumulative(X)
-    proba = pd.DataFrame(cumulative, columns=[f"p_s{k}" for k in model.classes_[1:]])
-    for column in PROBABILITY_COLUMNS:
-        if column not in proba:
-            proba[column] = 0.0
-    return proba
+def _probability_frame(model: CalibratedGradedClassifier, X: pd.DataFrame) -> pd.DataFrame:
+    """``p_s1..p_s3`` for the grade policy (``models.scoring.probability_frame``)."""
+    return probability_frame(model.classes_, model.predict_cumulative(X))
 
 
 def grade_table(grades: pd.Series, defaulted: np.ndarray) -> pd.DataFrame:
@@ -283,10 +274,10 @@ def fit_on_snapshots(
         )
 
     step("score test window")
-    cumulative = model.predict_cumulative(X[test])
-    proba = _probability_frame(model, X[test], cumulative)
     keys = snapshots.loc[test, [*TEST_COLUMNS]].reset_index(drop=True)
-    grades = assign_grades(proba, keys["dpd_now"].to_numpy(), policy)
+    scores = score_inputs(model, X[test].reset_index(drop=True), policy, top_reasons=0)
+    proba, grades = scores.proba, scores.grades
+    cumulative = proba[[f"p_s{int(k)}" for k in model.classes_[1:]]].to_numpy()
     test_frame = pd.concat([keys, proba], axis=1).assign(
         pilot=pilot_segment(keys["area"]), grade=grades.to_numpy()
     )
