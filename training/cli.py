@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from models.grade_policy import GradePolicy
     from training.gates import GatePolicy
+    from training.metrics import BinaryMetrics
 
 app = typer.Typer(
     name="ews-train",
@@ -40,9 +41,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 @app.callback()
 def _main() -> None:
-    from features.settings import disable_telemetry
+    from features.settings import start_command
 
-    disable_telemetry()
+    start_command()
 
 
 @app.command()
@@ -67,7 +68,9 @@ def fit(
     ] = None,
     tracking_uri: Annotated[
         str | None,
-        typer.Option(help="MLflow tracking URI (default: SQLite store under $EWS_HOME)."),
+        typer.Option(
+            help="MLflow tracking URI (default: $EWS_TRACKING_URI, else SQLite under $EWS_HOME)."
+        ),
     ] = None,
     n_estimators: Annotated[
         int | None, typer.Option(min=10, help="Trees per severity threshold (default 200).")
@@ -116,15 +119,15 @@ def fit(
     from training.tracking import (
         TrackingError,
         data_fingerprint,
-        default_tracking_uri,
         log_training,
+        resolve_tracking_uri,
     )
 
     began = time.perf_counter()
     policy = _gate_policy(gates)  # bad policy files are refused before hours of training
     grading = _grade_policy(grade_policy)
     home = get_settings().home
-    uri = tracking_uri or default_tracking_uri(home)
+    uri = resolve_tracking_uri(tracking_uri, home)
     _check_store(uri)  # an unreachable tracking server is found before training, not after
     tables = load_or_exit(data)
     oracle = _ground_truth(data)
@@ -148,7 +151,8 @@ def fit(
         _refuse(str(exc), 3)
 
     table = Table(title="test window (held-out borrowers, performing loans)", show_edge=False)
-    for column in ("threshold", "AUC", "KS", "Brier", "ECE", "events"):
+    columns = ("threshold", "AUC", "KS", "Brier", "ECE", "ECE p", "O/E [95%]", "events")
+    for column in columns:
         table.add_column(column, justify="left" if column == "threshold" else "right")
     for name, m in result.metrics.items():
         table.add_row(
@@ -157,6 +161,8 @@ def fit(
             f"{m.ks:.3f}",
             f"{m.brier:.4f}",
             f"{m.ece:.4f}",
+            f"{m.ece_p_value:.3f}",
+            _oe(m),
             f"{m.events:,}",
         )
     console.print(table)
@@ -182,7 +188,9 @@ def fit(
 def promote_command(
     tracking_uri: Annotated[
         str | None,
-        typer.Option(help="MLflow tracking URI (default: SQLite store under $EWS_HOME)."),
+        typer.Option(
+            help="MLflow tracking URI (default: $EWS_TRACKING_URI, else SQLite under $EWS_HOME)."
+        ),
     ] = None,
     model_name: Annotated[str, typer.Option(help="Registered model name.")] = "red-credit-warning",
     gates: GatesOption = None,
@@ -193,10 +201,10 @@ def promote_command(
     every reason are recorded as tags on the challenger's model version and run either way.
     """
     from features.settings import get_settings
-    from training.tracking import default_tracking_uri
+    from training.tracking import resolve_tracking_uri
 
     policy = _gate_policy(gates)
-    _promote(tracking_uri or default_tracking_uri(get_settings().home), model_name, policy)
+    _promote(resolve_tracking_uri(tracking_uri, get_settings().home), model_name, policy)
 
 
 def _refuse(message: str, code: int = 2) -> NoReturn:
@@ -227,11 +235,11 @@ def _fit_feature_table(
         write_oof,
     )
     from training.feature_table import load_feature_table
-    from training.tracking import TrackingError, default_tracking_uri, log_feature_table_run
+    from training.tracking import TrackingError, log_feature_table_run, resolve_tracking_uri
 
     began = time.perf_counter()
     home = get_settings().home
-    uri = tracking_uri or default_tracking_uri(home)
+    uri = resolve_tracking_uri(tracking_uri, home)
     try:
         if oof_out is not None:
             check_oof_path(oof_out)
@@ -259,14 +267,18 @@ def _fit_feature_table(
         write_oof(cross.oof, oof_out)
 
     grid = Table(title=f"out of fold: P(S>={table.max_severity})", show_edge=False)
-    for column in ("fold", "train rows", "scored", "trees", "AUC", "KS", "ECE"):
+    for column in ("fold", "train rows", "scored", "trees", "AUC", "KS", "ECE", "O/E [95%]"):
         grid.add_column(column, justify="left" if column == "fold" else "right")
     for f in cross.folds:
         m = f.metrics
-        cells = ("-", "-", "-") if m is None else (f"{m.auc:.4f}", f"{m.ks:.3f}", f"{m.ece:.4f}")
+        cells = (
+            ("-", "-", "-", "-")
+            if m is None
+            else (f"{m.auc:.4f}", f"{m.ks:.3f}", f"{m.ece:.4f}", _oe(m))
+        )
         grid.add_row(str(f.label), f"{f.train_rows:,}", f"{f.test_rows:,}", str(f.n_trees), *cells)
     m = cross.metrics
-    grid.add_row("all", "", f"{m.n:,}", "", f"{m.auc:.4f}", f"{m.ks:.3f}", f"{m.ece:.4f}")
+    grid.add_row("all", "", f"{m.n:,}", "", f"{m.auc:.4f}", f"{m.ks:.3f}", f"{m.ece:.4f}", _oe(m))
     console.print(grid)
     if oof_out is not None:
         console.print(f"out-of-fold predictions: {oof_out}")
@@ -276,6 +288,11 @@ def _fit_feature_table(
         f"see it: {_how_to_see(uri, run.experiment_id, run.run_id)}",
         soft_wrap=True,
     )
+
+
+def _oe(m: BinaryMetrics) -> str:
+    """Observed / expected defaults with its 95% interval, as the tables print it."""
+    return f"{m.oe_ratio:.2f} [{m.oe_low:.2f}, {m.oe_high:.2f}]"
 
 
 def _check_store(uri: str) -> None:

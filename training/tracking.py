@@ -1,8 +1,9 @@
 """MLflow tracking and registry for a retraining run (the IO edge of ``training``).
 
-The embedded default is a SQLite store and an artifact folder under ``EWS_HOME``; any tracking
-URI works, including an ``mlflow server`` over HTTP. A run logs the configuration and a data
-fingerprint as params, the test metrics, the grade table, the grade policy, the Party-building
+The store is ``--tracking-uri``, else ``EWS_TRACKING_URI`` (the variable the scoring service
+reads), else the embedded default: a SQLite store and an artifact folder under ``EWS_HOME``; any
+tracking URI works, including an ``mlflow server`` over HTTP. A run logs the configuration and a
+data fingerprint as params, the test metrics, the grade table, the grade policy, the Party-building
 cross-walk and a reference sample for drift monitoring as artifacts, and the model with its
 signature and explicit requirements, registered under one name with the alias ``challenger``
 (never the removed registry "stages"). If anything fails before the alias is set, the run is
@@ -53,6 +54,16 @@ class RegisteredRun:
 def default_tracking_uri(home: Path) -> str:
     """SQLite store under ``EWS_HOME`` (four slashes: an absolute path)."""
     return f"sqlite:///{(home / 'mlflow.db').resolve()}"
+
+
+#: The variable the scoring service reads its registry from; training writes where it reads.
+TRACKING_URI_VARIABLE = "EWS_TRACKING_URI"
+
+
+def resolve_tracking_uri(given: str | None, home: Path) -> str:
+    """``given`` (``--tracking-uri``) if set, else ``EWS_TRACKING_URI`` as the scoring service
+    reads it (unset or empty: not set), else the SQLite store under ``home``."""
+    return given or os.environ.get(TRACKING_URI_VARIABLE) or default_tracking_uri(home)
 
 
 def data_fingerprint(tables: dict[str, pd.DataFrame]) -> str:

@@ -49,7 +49,8 @@ def test_fit_promote_then_promote_again_and_refusals(tmp_path):
     )
     uri = f"sqlite:///{tmp_path / 'm.db'}"
     relaxed = tmp_path / "relaxed.json"
-    relaxed.write_text('{"max_ece": 0.05, "segment_auc_floor": 0.5}')
+    # a 2,500-borrower book with 40 trees is not calibrated: these tests are about the flow
+    relaxed.write_text('{"calibration_alpha": 0, "segment_auc_floor": 0.5}')
     empty = runner.invoke(app, ["promote", "--tracking-uri", uri])
     assert empty.exit_code == 2 and "no version" in empty.output
 
@@ -95,3 +96,35 @@ def test_an_unreachable_tracking_server_is_found_before_training(tmp_path, monke
     )
     assert result.exit_code == 3, result.output
     assert "not usable" in result.output and "Traceback" not in result.output
+
+
+def test_the_tracking_store_defaults_to_ews_tracking_uri_as_serving_reads_it(tmp_path, monkeypatch):
+    from training.tracking import resolve_tracking_uri
+
+    monkeypatch.setenv("EWS_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    shared = f"sqlite:///{tmp_path / 'shared.db'}"
+    monkeypatch.setenv("EWS_TRACKING_URI", shared)
+    try:
+        assert resolve_tracking_uri(None, tmp_path) == shared
+        assert resolve_tracking_uri("http://example:5000", tmp_path) == "http://example:5000"
+        promoted = runner.invoke(app, ["promote"])
+        assert promoted.exit_code == 2 and "no version" in promoted.output
+        assert (tmp_path / "shared.db").is_file()
+        # fit opens the store too, before reading the book (which is missing here)
+        monkeypatch.setenv("EWS_TRACKING_URI", f"sqlite:///{tmp_path / 'fit.db'}")
+        fitted = runner.invoke(app, ["fit", "--data", str(tmp_path / "no-book")])
+        assert fitted.exit_code == 1 and "failed validation" in fitted.output
+        assert (tmp_path / "fit.db").is_file()
+        assert not (tmp_path / "home" / "mlflow.db").exists()
+        # --tracking-uri still wins
+        own = f"sqlite:///{tmp_path / 'own.db'}"
+        assert runner.invoke(app, ["promote", "--tracking-uri", own]).exit_code == 2
+        assert (tmp_path / "own.db").is_file()
+        # an empty variable is no setting: the SQLite store under EWS_HOME
+        monkeypatch.setenv("EWS_TRACKING_URI", "")
+        assert resolve_tracking_uri(None, tmp_path) == f"sqlite:///{tmp_path / 'mlflow.db'}"
+        assert runner.invoke(app, ["promote"]).exit_code == 2
+        assert (tmp_path / "home" / "mlflow.db").is_file()
+    finally:
+        get_settings.cache_clear()
