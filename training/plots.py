@@ -149,7 +149,8 @@ def plot_calibration(
     reliability.errorbar(
         predicted,
         observed,
-        yerr=np.vstack([observed - low, high - observed]),
+        # Wilson's bounds hold the rate up to rounding: at 0 events low can exceed 0 by 1e-18
+        yerr=np.clip(np.vstack([observed - low, high - observed]), 0.0, None),
         marker="o",
         color="#1565c0",
         capsize=3,

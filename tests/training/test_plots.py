@@ -50,6 +50,15 @@ def test_calibration_chart_is_deterministic(tmp_path, scores):
     assert first.read_bytes() == second.read_bytes()
 
 
+def test_calibration_chart_of_bins_without_events(tmp_path):
+    """A small book's low-PD bins hold no default: Wilson's lower bound then sits above 0 by
+    rounding, and an unclipped whisker made the whole training run fail while logging."""
+    p = np.linspace(0.001, 0.05, 110)  # 10 bins of 11 rows: 0 of 11 rounds above zero
+    y = np.zeros(p.size, dtype=int)
+    y[-3:] = 1
+    assert _is_png(plot_calibration(y, p, tmp_path / "thin.png"), min_bytes=5_000)
+
+
 def test_grade_and_importance_charts(tmp_path, scores):
     y, p = scores
     grades = pd.Series(
