@@ -36,9 +36,9 @@ def _default_out() -> Path:
 
 @app.callback()
 def _main() -> None:
-    from features.settings import disable_telemetry
+    from features.settings import start_command
 
-    disable_telemetry()
+    start_command()
 
 
 @app.command()

@@ -54,3 +54,21 @@ def disable_telemetry() -> None:
     """Switch library telemetry off unless the operator set the variables explicitly."""
     for name, value in TELEMETRY_OFF.items():
         os.environ.setdefault(name, value)
+
+
+def keep_private(home: Path | None = None) -> None:
+    """Everything this process creates is readable by its owner only: files 0600, folders
+    0700 (umask 077, inherited by the server ``ews-serve start`` hands over to), and
+    ``EWS_HOME`` itself 0700. The state holds borrower data, pseudonym keys and the ledger;
+    a world-readable ``ledger.db`` or ``mlflow.db`` (as the default umask makes them) would
+    give them to every account of the machine."""
+    os.umask(0o077)
+    home = home or get_settings().home
+    if home.is_dir() and home.stat().st_uid == os.getuid():
+        home.chmod(0o700)
+
+
+def start_command() -> None:
+    """What every ``ews-*`` command does first: telemetry off, state private."""
+    disable_telemetry()
+    keep_private()

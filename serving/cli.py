@@ -36,6 +36,13 @@ LedgerOption = Annotated[
 ]
 
 
+@app.callback()
+def _main() -> None:
+    from features.settings import start_command
+
+    start_command()
+
+
 def _refuse(message: str, code: int = 2) -> NoReturn:
     err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from features.io import atomic_write, first_line
 from features.party_index import PartyIndexUnifier
-from features.settings import disable_telemetry
+from features.settings import disable_telemetry, keep_private
 from models.grade_policy import GradePolicy
 from models.names import CHAMPION
 from models.tracking_store import TrackingStoreError, checked_tracking_uri, masked
@@ -49,6 +49,7 @@ def configure_environment(settings: ServingSettings) -> None:
     bentoml or mlflow in this process; an operator's own values win)."""
     os.environ.setdefault("BENTOML_HOME", str(settings.bentoml_home))
     disable_telemetry()
+    keep_private(settings.home)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
