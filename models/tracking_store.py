@@ -34,6 +34,15 @@ def masked(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
+def shown_uri(uri: str) -> str:
+    """The URI as a service shows it to callers: a password masked, and a local file store by
+    its file name only (``sqlite:///.../mlflow.db``), since a server's folders are nobody's
+    business outside it."""
+    if uri.startswith("sqlite:///"):
+        return f"sqlite:///.../{Path(uri.removeprefix('sqlite:///')).name}"
+    return masked(uri)
+
+
 def normalized_uri(uri: str) -> str:
     """``postgresql://`` and ``postgres://`` as ``postgresql+psycopg2://`` (the installed
     driver); anything else unchanged."""

@@ -25,7 +25,7 @@ from features.party_index import PartyIndexUnifier
 from features.settings import disable_telemetry, keep_private
 from models.grade_policy import GradePolicy
 from models.names import CHAMPION
-from models.tracking_store import TrackingStoreError, checked_tracking_uri, masked
+from models.tracking_store import TrackingStoreError, checked_tracking_uri, masked, shown_uri
 from serving.bundle import ModelInfo, ScoringBundle
 from serving.settings import ServingSettings
 
@@ -126,7 +126,7 @@ def _model_info(client: Any, version: Any, tracking_uri: str, model: Any) -> Mod
         model_name=version.name,
         model_version=str(version.version),
         run_id=version.run_id,
-        tracking_uri=masked(tracking_uri),
+        tracking_uri=shown_uri(tracking_uri),
         registered_at=datetime.fromtimestamp(version.creation_timestamp / 1000, UTC).isoformat(),
         bundled_at=datetime.now(UTC).isoformat(),
         training_window={k: params[k] for k in WINDOW_PARAMS if k in params},

@@ -13,7 +13,9 @@ framework's OpenAPI document, completed with the API key scheme and the answers 
 does not describe (``serving.openapi``). Every error answer is ``{"error": ...}``
 (``serving.errors``).
 
-Run it with ``ews-serve start`` (or ``bentoml serve serving.service:WarningService``).
+Run it with ``ews-serve start``, which checks the model and the ledger first and listens on
+127.0.0.1 unless told otherwise. (``bentoml serve serving.service:WarningService`` skips those
+checks and listens on every interface by default: pass ``--host 127.0.0.1`` if you use it.)
 """
 
 from __future__ import annotations
@@ -180,9 +182,10 @@ class WarningService:
     @info_app.get("/model")
     def model(self) -> dict[str, Any]:
         """The served version: registry facts, training window, metrics, features, policy."""
+        home = str(get_serving_settings().home)  # the server's own folders stay inside it
         return {
             **self.bundle.info.model_dump(),
-            "source": self.bundle.source,
+            "source": self.bundle.source.replace(home, "$EWS_HOME"),
             "policy": self.bundle.policy.model_dump(mode="json"),
         }
 

@@ -136,6 +136,8 @@ def test_model_describes_the_served_version(app_client, served, bundle):
     assert body["metrics"]["s3_auc"] > 0.6
     assert body["policy"]["version"] == body["policy_version"]
     assert body["source"].startswith("registry champion")
+    assert str(served.home) not in json.dumps(body)  # no folder of the server is shown
+    assert body["tracking_uri"] == "sqlite:///.../mlflow.db"
 
 
 def _mutate(request: dict[str, Any], change) -> dict[str, Any]:
