@@ -50,3 +50,9 @@ def test_values_are_judged_by_kind_without_naming_them():
     assert value_problem(share, -0.2) is not None and "-0.2" not in value_problem(share, -0.2)
     assert value_problem(FEATURE_BY_NAME["party_index"], None) is None
     assert MONOTONE == {"dpd_now": 1, "worst_dpd_3m": 1, "worst_dpd_6m": 1, "worst_dpd_12m": 1}
+
+
+def test_every_catalogued_feature_is_worded_in_both_languages():
+    from models.wording import FEATURES as WORDED
+
+    assert [f.name for f in FEATURES if f.name not in WORDED] == []

@@ -118,7 +118,8 @@ def test_out_of_time_calibration_keeps_order_and_matches_frequencies(data, metho
 
 
 def test_reasons_are_the_largest_risk_raising_contributions_in_both_languages(data):
-    from models.reasons import describe, explain
+    from models.reasons import explain
+    from models.wording import describe
 
     _, X, y, train = data
     model = _model().fit(X[train], y[train])

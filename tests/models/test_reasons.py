@@ -2,7 +2,7 @@
 
 The feature list is not written down here: it is the columns of snapshots built on a small
 simulated book, so a new column without wording, or a feature that loses its row in
-``models.reasons.FEATURES``, fails these tests instead of showing "name = value" to a manager.
+``models.wording.FEATURES``, fails these tests instead of showing "name = value" to a manager.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from features.simulator import simulate_portfolio
 from features.snapshots import build_snapshots
 from models.graded import GradedWarningClassifier
 from models.inputs import CATEGORY_LEVELS, to_model_input
-from models.reasons import FEATURES, describe, explain
+from models.reasons import explain
+from models.wording import FEATURES, describe
 
 IDENTIFIER = re.compile(r"[a-z]+_[a-z_]+")
 CJK = re.compile(r"[\u4e00-\u9fff]")
