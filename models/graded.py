@@ -1,7 +1,7 @@
 """The graded warning classifier: P(S>=1), P(S>=2), P(S>=3) from one LightGBM per threshold.
 
-Outcome severity is ordinal (docs/domain.md, outcomes), so instead of one multiclass model the classifier
-fits one binary LightGBM per threshold ``S >= k`` (the cumulative-link idea of ordinal
+Outcome severity is ordinal (docs/domain.md, outcomes), so instead of one multiclass model the
+classifier fits one binary LightGBM per threshold ``S >= k`` (the cumulative-link idea of ordinal
 regression with flexible trees) and then forces the cumulative probabilities to be monotone
 across thresholds (P(S>=1) >= P(S>=2) >= P(S>=3)), which separately trained models do not
 guarantee. Features whose direction is known (more days past due never lowers risk) can be given
