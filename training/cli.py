@@ -150,10 +150,12 @@ def fit(
     except TrackingError as exc:
         _refuse(str(exc), 3)
 
-    table = Table(title="test window (held-out borrowers, performing loans)", show_edge=False)
+    table = Table(
+        title="test window (held-out borrowers, performing loans)", show_edge=False, pad_edge=False
+    )
     columns = ("threshold", "AUC", "KS", "Brier", "ECE", "ECE p", "O/E [95%]", "events")
     for column in columns:
-        table.add_column(column, justify="left" if column == "threshold" else "right")
+        table.add_column(column, justify="left" if column == "threshold" else "right", no_wrap=True)
     for name, m in result.metrics.items():
         table.add_row(
             f"S>={name[1:]}",
@@ -266,9 +268,9 @@ def _fit_feature_table(
     if oof_out is not None:  # last: a failed run leaves no fresh predictions behind
         write_oof(cross.oof, oof_out)
 
-    grid = Table(title=f"out of fold: P(S>={table.max_severity})", show_edge=False)
+    grid = Table(title=f"out of fold: P(S>={table.max_severity})", show_edge=False, pad_edge=False)
     for column in ("fold", "train rows", "scored", "trees", "AUC", "KS", "ECE", "O/E [95%]"):
-        grid.add_column(column, justify="left" if column == "fold" else "right")
+        grid.add_column(column, justify="left" if column == "fold" else "right", no_wrap=True)
     for f in cross.folds:
         m = f.metrics
         cells = (
@@ -292,7 +294,7 @@ def _fit_feature_table(
 
 def _oe(m: BinaryMetrics) -> str:
     """Observed / expected defaults with its 95% interval, as the tables print it."""
-    return f"{m.oe_ratio:.2f} [{m.oe_low:.2f}, {m.oe_high:.2f}]"
+    return f"{m.oe_ratio:.2f} [{m.oe_low:.2f},{m.oe_high:.2f}]"
 
 
 def _check_store(uri: str) -> None:

@@ -83,7 +83,7 @@ def _tested(metrics: BinaryMetrics) -> bool:
 
 def _rows(metrics: BinaryMetrics) -> str:
     if metrics.clusters and metrics.clusters < metrics.n:
-        return f"{metrics.n:,} rows of {metrics.clusters:,} borrowers"
+        return f"{metrics.n:,} rows of {int(metrics.clusters):,} borrowers"
     return f"{metrics.n:,} rows taken as independent"
 
 

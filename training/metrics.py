@@ -73,7 +73,9 @@ class BinaryMetrics:
     oe_low: float = _NAN
     oe_high: float = _NAN
     oe_design_effect: float = _NAN
-    clusters: int = 0  # groups the calibration tests saw; 0 in metrics recorded before
+    # Groups the calibration tests saw (0 in metrics recorded before). A count, typed float
+    # because segment tables carry every metric column as a float (NaN when not judged).
+    clusters: float = 0
 
     @property
     def expected_events(self) -> float:

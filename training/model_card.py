@@ -195,7 +195,7 @@ def _metrics(card: ModelCard) -> list[str]:
     headers = ("threshold", "rows", "events", "AUC", "Gini", "KS", "Brier", "ECE", "ECE p")
     pd_metrics = card.metrics[card.pd_threshold]
     if 0 < pd_metrics.clusters < pd_metrics.n:
-        clusters = f"each of the {pd_metrics.clusters:,} borrowers' monthly rows one cluster"
+        clusters = f"each of the {int(pd_metrics.clusters):,} borrowers' monthly rows one cluster"
     elif pd_metrics.clusters == pd_metrics.n:
         clusters = "rows taken as independent"
     else:
