@@ -62,10 +62,11 @@ def build_served_home(
     from mlflow import MlflowClient
 
     from features.io import write_tables
+    from features.settings import default_tracking_uri
     from features.simulator import simulate_portfolio
     from models.names import CHAMPION, MODEL_NAME
     from training.pipeline import TrainingConfig, train_warning_model
-    from training.tracking import data_fingerprint, default_tracking_uri, log_training
+    from training.tracking import data_fingerprint, log_training
 
     home.mkdir(parents=True, exist_ok=True)
     tables = simulate_portfolio(n_borrowers, n_months, seed).tables
@@ -82,9 +83,9 @@ def open_served_home(home: Path, api_key: str = "bench-key") -> ServedHome:
     """An existing home (champion registered, book under ``data/portfolio``)."""
     from mlflow import MlflowClient
 
+    from features.settings import default_tracking_uri
     from features.validation import load_validated_portfolio
     from models.names import CHAMPION, MODEL_NAME
-    from training.tracking import default_tracking_uri
 
     tables = load_validated_portfolio(home / "data" / "portfolio")
     version = MlflowClient(default_tracking_uri(home)).get_model_version_by_alias(

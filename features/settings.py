@@ -1,8 +1,12 @@
-"""Run settings of the feature stage: where local state lives, and telemetry off.
+"""The project's settings: where local state lives, which stores every command uses.
 
-All local state (data, tracking store, model store, ledger, reports) goes under one home folder,
-``EWS_HOME`` (default ``./.ews``). Settings are built lazily by ``get_settings()``; importing
-this module does no work.
+One settings object, :class:`Settings` (pydantic-settings, environment prefix ``EWS_``), holds
+what every stage shares: the home folder of all local state (``EWS_HOME``, default ``./.ews``),
+the MLflow tracking store (``EWS_TRACKING_URI``), the folder of run artifacts
+(``EWS_ARTIFACTS_DIR``) and the warning ledger (``EWS_LEDGER_URL``). Training writes where the
+service reads because both resolve them here; the service's own settings
+(``serving.settings.ServingSettings``) extend this class. Settings are built lazily by
+``get_settings()``; importing this module does no work.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Variables that switch off the usage telemetry of MLflow, BentoML and Evidently.
 TELEMETRY_OFF = {
@@ -21,12 +26,25 @@ TELEMETRY_OFF = {
 }
 
 
-class Settings(BaseModel):
-    """Environment-level settings shared by every stage (prefix ``EWS_``)."""
+class Settings(BaseSettings):
+    """Settings shared by every stage (environment prefix ``EWS_``; empty means unset)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = SettingsConfigDict(env_prefix="EWS_", frozen=True, extra="ignore")
 
-    home: Path
+    home: Path = Path(".ews")
+    tracking_uri: str | None = None
+    artifacts_dir: Path | None = None
+    ledger_url: str | None = None
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute(cls, home: Path) -> Path:
+        return home.expanduser().resolve()
+
+    @field_validator("tracking_uri", "artifacts_dir", "ledger_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @property
     def data_dir(self) -> Path:
@@ -43,11 +61,41 @@ class Settings(BaseModel):
         """The portfolio ``make demo`` simulates."""
         return self.data_dir / "portfolio"
 
+    @property
+    def resolved_tracking_uri(self) -> str:
+        """The MLflow store: ``EWS_TRACKING_URI``, else SQLite under the home."""
+        return self.tracking_uri or default_tracking_uri(self.home)
+
+    @property
+    def artifact_root(self) -> Path:
+        """Where runs of a local store keep their artifacts (``mlartifacts/`` under the home)."""
+        return self.artifacts_dir or self.home / "mlartifacts"
+
+    @property
+    def resolved_ledger_url(self) -> str:
+        """The warning ledger: ``EWS_LEDGER_URL``, else SQLite under the home."""
+        return self.ledger_url or f"sqlite:///{(self.home / 'ledger.db').resolve()}"
+
+    @property
+    def bentoml_home(self) -> Path:
+        """BentoML's model store, under the home (never the user's ``~/bentoml``)."""
+        return self.home / "bentoml"
+
+    @property
+    def pseudonym_key_file(self) -> Path:
+        """Key of the ledger's pseudonyms when none is configured (created on first use)."""
+        return self.home / "secrets" / "pseudonym.key"
+
+
+def default_tracking_uri(home: Path) -> str:
+    """SQLite store under ``home`` (four slashes: an absolute path)."""
+    return f"sqlite:///{(home / 'mlflow.db').resolve()}"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings from the environment (``EWS_HOME``), resolved to an absolute path."""
-    return Settings(home=Path(os.environ.get("EWS_HOME", ".ews")).expanduser().resolve())
+    """The process's settings, from the environment, read once."""
+    return Settings()
 
 
 def disable_telemetry() -> None:
@@ -69,6 +117,8 @@ def keep_private(home: Path | None = None) -> None:
 
 
 def start_command() -> None:
-    """What every ``ews-*`` command does first: telemetry off, state private."""
+    """What every ``ews-*`` command does first: its settings read from the environment as it
+    is now, telemetry off, state private."""
+    get_settings.cache_clear()
     disable_telemetry()
     keep_private()

@@ -15,88 +15,80 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from features.io import validation_problems
-from features.settings import get_settings
+from features.settings import Settings
 from models.names import MODEL_NAME
 
 #: Most borrowers one request may carry (a monthly book goes through ``score-portfolio``).
 MAX_BATCH = 1000
-#: Environment variables read, with the settings field each fills.
-ENVIRONMENT = {
-    "EWS_TRACKING_URI": "tracking_uri",
-    "EWS_MODEL_NAME": "model_name",
-    "EWS_LEDGER_URL": "ledger_url",
-    "EWS_API_KEYS": "api_keys",
-    "EWS_AUTH_DISABLED": "auth_disabled",
-    "EWS_PSEUDONYM_KEY": "pseudonym_key",
-}
 
 
 class SettingsError(ValueError):
     """The serving settings cannot be used; the message names the setting."""
 
 
-class ServingSettings(BaseModel):
-    """Where the service finds its model and ledger, and who may call it."""
+class ServingSettings(Settings):
+    """Where the service finds its model and ledger (the shared :class:`Settings`), and who
+    may call it. The environment (``EWS_*``) wins over the settings file."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="EWS_", frozen=True, extra="forbid")
 
-    home: Path
-    tracking_uri: str | None = None
     model_name: str = MODEL_NAME
-    ledger_url: str | None = None
-    api_keys: tuple[SecretStr, ...] = ()
+    api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     auth_disabled: bool = False
     pseudonym_key: SecretStr | None = Field(None, description="Hex; default a key file.")
 
-    @property
-    def resolved_tracking_uri(self) -> str:
-        """The MLflow store training writes to by default (SQLite under ``EWS_HOME``)."""
-        return self.tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[Settings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)  # the file's values come in as init values
 
-    @property
-    def resolved_ledger_url(self) -> str:
-        """SQLite ledger under ``EWS_HOME`` unless a URL is given."""
-        return self.ledger_url or f"sqlite:///{(self.home / 'ledger.db').resolve()}"
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``EWS_API_KEYS=key1,key2``; a file gives a list."""
+        if isinstance(value, str):
+            return tuple(k.strip() for k in value.split(",") if k.strip())
+        return value
 
-    @property
-    def bentoml_home(self) -> Path:
-        """BentoML's model store, under ``EWS_HOME`` (never the user's ``~/bentoml``)."""
-        return self.home / "bentoml"
+    @field_validator("auth_disabled", mode="before")
+    @classmethod
+    def _explicit_switch(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.lower() not in {"true", "false", "1", "0"}:
+                raise ValueError(f"EWS_AUTH_DISABLED must be true or false, got {value!r}")
+            return value.lower() in {"true", "1"}
+        return value
 
-    @property
-    def pseudonym_key_file(self) -> Path:
-        """Key of the borrower pseudonyms when none is configured (created on first use)."""
-        return self.home / "secrets" / "pseudonym.key"
+    @field_validator("pseudonym_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("model_name", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return MODEL_NAME if value == "" else value
 
     def key_values(self) -> frozenset[str]:
         """The accepted API keys, in clear (compare only; never log)."""
         return frozenset(k.get_secret_value() for k in self.api_keys)
 
 
-def _from_environment() -> dict[str, object]:
-    values: dict[str, object] = {}
-    for variable, field in ENVIRONMENT.items():
-        raw = os.environ.get(variable)
-        if raw is None or raw == "":
-            continue
-        if field == "api_keys":
-            values[field] = tuple(k.strip() for k in raw.split(",") if k.strip())
-        elif field == "auth_disabled":
-            if raw.lower() not in {"true", "false", "1", "0"}:
-                raise SettingsError(f"EWS_AUTH_DISABLED must be true or false, got {raw!r}")
-            values[field] = raw.lower() in {"true", "1"}
-        else:
-            values[field] = raw
-    return values
-
-
 def load_serving_settings(file: Path | None = None) -> ServingSettings:
     """Settings from the file (if it exists) overridden by the environment."""
-    home = get_settings().home
+    home = Settings().home
     path = file or Path(os.environ.get("EWS_SERVING_SETTINGS", home / "serving.json"))
     values: dict[str, object] = {}
     if path.exists():
@@ -106,9 +98,8 @@ def load_serving_settings(file: Path | None = None) -> ServingSettings:
             raise SettingsError(f"serving settings {path} unreadable: {exc}") from None
         if not isinstance(values, dict):
             raise SettingsError(f"serving settings {path} must hold a JSON object")
-    values = {"home": home, **values, **_from_environment()}
     try:
-        return ServingSettings.model_validate(values)
+        return ServingSettings(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(f"serving settings invalid: {validation_problems(exc)}") from None
 

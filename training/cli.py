@@ -126,8 +126,8 @@ def fit(
     began = time.perf_counter()
     policy = _gate_policy(gates)  # bad policy files are refused before hours of training
     grading = _grade_policy(grade_policy)
-    home = get_settings().home
-    uri = resolve_tracking_uri(tracking_uri, home)
+    settings = get_settings()
+    uri = resolve_tracking_uri(tracking_uri, settings.home)
     _check_store(uri)  # an unreachable tracking server is found before training, not after
     tables = load_or_exit(data)
     oracle = _ground_truth(data)
@@ -146,7 +146,7 @@ def fit(
         _refuse(str(exc))
     try:
         with err.status("logging to MLflow"):
-            run = log_training(result, uri, home / "mlartifacts", data_fingerprint(tables))
+            run = log_training(result, uri, settings.artifact_root, data_fingerprint(tables))
     except TrackingError as exc:
         _refuse(str(exc), 3)
 
@@ -240,8 +240,8 @@ def _fit_feature_table(
     from training.tracking import TrackingError, log_feature_table_run, resolve_tracking_uri
 
     began = time.perf_counter()
-    home = get_settings().home
-    uri = resolve_tracking_uri(tracking_uri, home)
+    settings = get_settings()
+    uri = resolve_tracking_uri(tracking_uri, settings.home)
     try:
         if oof_out is not None:
             check_oof_path(oof_out)
@@ -262,7 +262,9 @@ def _fit_feature_table(
     fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         with err.status("logging to MLflow"):
-            run = log_feature_table_run(table, cross, model, uri, home / "mlartifacts", fingerprint)
+            run = log_feature_table_run(
+                table, cross, model, uri, settings.artifact_root, fingerprint
+            )
     except TrackingError as exc:
         _refuse(str(exc), 3)
     if oof_out is not None:  # last: a failed run leaves no fresh predictions behind

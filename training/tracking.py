@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from features.io import first_line
+from features.settings import Settings
 from models.names import CHALLENGER, MODEL_NAME
 from models.names import CHAMPION as CHAMPION  # re-exported for promotion and the CLI
 from training.cross_fit import CrossFitResult
@@ -51,19 +52,12 @@ class RegisteredRun:
     experiment_id: str
 
 
-def default_tracking_uri(home: Path) -> str:
-    """SQLite store under ``EWS_HOME`` (four slashes: an absolute path)."""
-    return f"sqlite:///{(home / 'mlflow.db').resolve()}"
-
-
-#: The variable the scoring service reads its registry from; training writes where it reads.
-TRACKING_URI_VARIABLE = "EWS_TRACKING_URI"
-
-
-def resolve_tracking_uri(given: str | None, home: Path) -> str:
-    """``given`` (``--tracking-uri``) if set, else ``EWS_TRACKING_URI`` as the scoring service
-    reads it (unset or empty: not set), else the SQLite store under ``home``."""
-    return given or os.environ.get(TRACKING_URI_VARIABLE) or default_tracking_uri(home)
+def resolve_tracking_uri(given: str | None, home: Path | None = None) -> str:
+    """``given`` (``--tracking-uri``) if set, else the shared settings' store as the scoring
+    service reads it: ``EWS_TRACKING_URI`` (unset or empty: not set), else the SQLite store
+    under ``home`` (default ``EWS_HOME``)."""
+    settings = Settings() if home is None else Settings(home=home)
+    return given or settings.resolved_tracking_uri
 
 
 def data_fingerprint(tables: dict[str, pd.DataFrame]) -> str:

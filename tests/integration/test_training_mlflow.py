@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.settings import default_tracking_uri
 from features.simulator import simulate_portfolio
 from training.gates import GatePolicy
 from training.pipeline import TrainingConfig, train_warning_model
@@ -16,7 +17,6 @@ from training.tracking import (
     MODEL_NAME,
     TrackingError,
     data_fingerprint,
-    default_tracking_uri,
     log_training,
 )
 

@@ -113,10 +113,11 @@ def served(tmp_path_factory) -> Served:
     from mlflow import MlflowClient
 
     from features.io import write_tables
+    from features.settings import default_tracking_uri
     from features.simulator import simulate_portfolio
     from models.names import CHAMPION, MODEL_NAME
     from training.pipeline import TrainingConfig, train_warning_model
-    from training.tracking import data_fingerprint, default_tracking_uri, log_training
+    from training.tracking import data_fingerprint, log_training
 
     home = tmp_path_factory.mktemp("ews_home")
     tables = simulate_portfolio(2000, 36, 4).tables
