@@ -27,6 +27,7 @@ from features.io import first_line
 from features.settings import Settings
 from models.names import CHALLENGER, MODEL_NAME
 from models.names import CHAMPION as CHAMPION  # re-exported for promotion and the CLI
+from models.tracking_store import TrackingStoreError, checked_tracking_uri, masked
 from training.cross_fit import CrossFitResult
 from training.feature_table import FeatureTable
 from training.pipeline import TrainingResult
@@ -77,16 +78,20 @@ def open_registry(tracking_uri: str) -> Any:
     ``TrackingError`` line, and not half-way through a run."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    try:  # a corrupt file, a missing driver, a server that does not answer: one line, fast
+        uri = checked_tracking_uri(tracking_uri, must_exist=False)
+    except TrackingStoreError as exc:
+        raise TrackingError(str(exc)) from None
     import mlflow
     from mlflow import MlflowClient
 
-    mlflow.set_tracking_uri(tracking_uri)
-    client = MlflowClient(tracking_uri)
     try:
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient(uri)
         client.search_experiments(max_results=1)
     except Exception as exc:  # any client failure means the store is unusable
         raise TrackingError(
-            f"tracking store {tracking_uri} is not usable: {first_line(exc)}"
+            f"tracking store {masked(uri)} is not usable: {first_line(exc)}"
         ) from None
     return client
 

@@ -128,3 +128,29 @@ def test_the_tracking_store_defaults_to_ews_tracking_uri_as_serving_reads_it(tmp
         assert (tmp_path / "home" / "mlflow.db").is_file()
     finally:
         get_settings.cache_clear()
+
+
+def test_a_corrupt_store_is_one_line_and_exit_3(tmp_path, monkeypatch):
+    monkeypatch.delenv("EWS_TRACKING_URI", raising=False)
+    store = tmp_path / "mlflow.db"
+    store.write_bytes(bytes(range(256)) * 100)
+    result = runner.invoke(app, ["promote", "--tracking-uri", f"sqlite:///{store}"])
+    assert result.exit_code == 3, result.output
+    assert "not a usable SQLite database" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_bare_postgresql_uri_is_a_usable_registry(postgres_admin_url):
+    """It failed with ``ModuleNotFoundError: psycopg`` (SQLAlchemy's default driver)."""
+    from urllib.parse import urlsplit
+
+    from tests.postgres import create_database, drop_database
+
+    name, url = create_database(prefix="ews_bare_uri")
+    try:
+        bare = urlsplit(url)._replace(scheme="postgresql").geturl()
+        result = runner.invoke(app, ["promote", "--tracking-uri", bare])
+        assert result.exit_code == 2, result.output  # an empty registry: nothing to promote
+        assert "no version" in result.output and "psycopg" not in result.output
+    finally:
+        drop_database(name)
