@@ -30,7 +30,7 @@ from features.snapshots import build_snapshots
 from models.grade_policy import PROBABILITY_COLUMNS
 from models.inputs import CATEGORY_LEVELS, to_model_input
 from models.reasons import Reason
-from models.scoring import InfiniteInputError, score_inputs
+from models.scoring import InfiniteInputError, Scores, score_inputs
 from serving.bundle import ScoringBundle
 from serving.request_contract import RequestError, refuse_broken_history
 from serving.schemas import BorrowerHistory, FeatureRow
@@ -43,21 +43,12 @@ KEY_COLUMNS = ("loan_id", "borrower_id", "as_of")
 
 
 @dataclass(frozen=True)
-class ScoredLoans:
-    """Every scored loan of one call, row-aligned across the fields."""
+class ScoredLoans(Scores):
+    """Every scored loan of one call: what the scoring core says (``models.scoring.Scores``)
+    with the loans' keys and the model inputs used, row-aligned."""
 
     keys: pd.DataFrame  # loan_id, borrower_id, as_of (snapshot month end)
     inputs: pd.DataFrame  # the model inputs used
-    proba: pd.DataFrame  # p_s1, p_s2, p_s3
-    grades: pd.Series
-    dpd: np.ndarray
-    stages: np.ndarray
-    stage_basis: list[str]  # English
-    stage_basis_zh: list[str]
-    reasons: list[list[Reason]]
-
-    def __len__(self) -> int:
-        return len(self.keys)
 
     def frame(self) -> pd.DataFrame:
         """One row per loan: keys, probabilities, grade, stage and the reasons in both languages
@@ -294,20 +285,10 @@ def score_snapshots(bundle: ScoringBundle, snapshots: pd.DataFrame) -> ScoredLoa
         raise RequestError(f"snapshot lacks model feature(s): {', '.join(missing[:10])}")
     inputs = inputs[bundle.features]
     try:  # only absurd amounts make a feature infinite; the ledger refuses infinity
-        s = score_inputs(bundle.model, inputs, bundle.policy, top_reasons=TOP_REASONS)
+        scores = score_inputs(bundle.model, inputs, bundle.policy, top_reasons=TOP_REASONS)
     except InfiniteInputError as exc:
         raise RequestError(str(exc)) from None
-    return ScoredLoans(
-        keys,
-        inputs,
-        s.proba,
-        s.grades,
-        s.dpd,
-        s.stages,
-        s.stage_basis,
-        s.stage_basis_zh,
-        s.reasons,
-    )
+    return ScoredLoans(**vars(scores), keys=keys, inputs=inputs)
 
 
 def check_compatible(bundle: ScoringBundle) -> None:
