@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from training.metrics import BinaryMetrics
+
 
 def clustered_window(
     borrowers: int = 1_000, months: int = 6, seed: int = 0, level: float = -4.1
@@ -26,3 +28,25 @@ def independent_window(n: int, seed: int = 0, level: float = -3.3) -> tuple[np.n
     rng = np.random.default_rng(seed)
     pd_true = 1 / (1 + np.exp(-(level + 1.2 * rng.normal(size=n))))
     return rng.random(n) < pd_true, pd_true
+
+
+def calibrated_metrics(auc: float, **fields: float) -> BinaryMetrics:
+    """Metrics of a calibrated 12-month PD with the given AUC (ECE p 0.5, O/E 1 [0.8, 1.2]);
+    ``fields`` override any other figure."""
+    n, events = int(fields.pop("n", 10_000)), int(fields.pop("events", 100))
+    values: dict[str, float] = {
+        "gini": 2 * auc - 1,
+        "ks": 0.4,
+        "brier": 0.02,
+        "ece": 0.005,
+        "mean_predicted": events / n,
+        "observed_rate": events / n,
+        "ece_p_value": 0.5,
+        "oe_ratio": 1.0,
+        "oe_low": 0.8,
+        "oe_high": 1.2,
+        "oe_design_effect": 1.0,
+        "clusters": n,
+        **fields,
+    }
+    return BinaryMetrics(n=n, events=events, auc=auc, **values)  # type: ignore[arg-type]

@@ -7,30 +7,18 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tests.training.calibration_cases import clustered_window, independent_window
+from tests.training.calibration_cases import (
+    calibrated_metrics,
+    clustered_window,
+    independent_window,
+)
 from training.gates import GatePolicy, evaluate_gates
 from training.metrics import BinaryMetrics, compute_binary_metrics
 
 
 def _m(auc: float, ece: float = 0.005, events: int = 100) -> BinaryMetrics:
     """Metrics of calibrated PDs (ECE p 0.5, O/E 1) with the given AUC."""
-    return BinaryMetrics(
-        n=10_000,
-        events=events,
-        auc=auc,
-        gini=2 * auc - 1,
-        ks=0.4,
-        brier=0.02,
-        ece=ece,
-        mean_predicted=events / 10_000,
-        observed_rate=events / 10_000,
-        ece_p_value=0.5,
-        oe_ratio=1.0,
-        oe_low=0.8,
-        oe_high=1.2,
-        oe_design_effect=1.0,
-        clusters=10_000,
-    )
+    return calibrated_metrics(auc, ece=ece, events=events)
 
 
 def _calibration(decision) -> tuple[str, str]:

@@ -8,24 +8,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.training.calibration_cases import calibrated_metrics
 from training.gates import GateDecision
 from training.metrics import BinaryMetrics
 from training.model_card import ModelCard, render_model_card
 
 
 def _metrics(auc: float, ece: float = 0.0042, n: int = 12_345, events: int = 321) -> BinaryMetrics:
-    return BinaryMetrics(
+    return calibrated_metrics(
+        auc,
         n=n,
         events=events,
-        auc=auc,
-        gini=2 * auc - 1,
         ks=0.4567,
         brier=0.0234,
         ece=ece,
         mean_predicted=0.026,
         observed_rate=0.026,
         ece_p_value=0.4321,
-        oe_ratio=1.0,
         oe_low=0.8765,
         oe_high=1.1234,
         oe_design_effect=2.5,
