@@ -1,4 +1,4 @@
-"""Seeded test windows for the calibration tests (shared by test_metrics and test_gates)."""
+"""Seeded test windows and calibrated metrics for the calibration, gate and model-card tests."""
 
 from __future__ import annotations
 
