@@ -44,6 +44,7 @@ import logging
 import math
 import os
 import secrets
+import sqlite3
 import tempfile
 import threading
 import time
@@ -1043,8 +1044,14 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
         mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
         while str(mode).lower() != "wal":
-            # Switching needs a moment alone with the file; another first connection may hold it.
-            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            # Switching needs a moment alone with the file; another first connection may hold
+            # it, and then SQLite either keeps the old mode or, without calling the busy
+            # handler, fails "database is locked": both are waited out the same way.
+            try:
+                mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
             if str(mode).lower() == "wal":
                 break
             if time.monotonic() > deadline:
