@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from features.party_scales import STANDARDS
 
@@ -55,11 +55,13 @@ def _as_columns(X: Any) -> dict[str, np.ndarray]:
     """Accept a DataFrame with the input columns, or any 3-column array-like in that order.
 
     Area and standard become strings; a missing level stays None (an unrated borrower).
+    Sparse, 1-D or column-less input is refused with scikit-learn's own messages; no rows is
+    accepted here (a request without ratings), ``fit`` refuses it.
     """
     if isinstance(X, pd.DataFrame) and set(INPUT_COLUMNS) <= set(X.columns):
         columns = [X[c].to_numpy(dtype=object) for c in INPUT_COLUMNS]
     else:
-        values = np.asarray(X, dtype=object)
+        values = check_array(X, dtype=object, ensure_all_finite=False, ensure_min_samples=0)
         if values.ndim != 2 or values.shape[1] != len(INPUT_COLUMNS):
             raise ValueError(
                 f"expected the columns {', '.join(INPUT_COLUMNS)} (or a 3-column array), "
@@ -234,8 +236,15 @@ class PartyIndexUnifier(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
     def fit(self, X: Any, y: Any = None) -> PartyIndexUnifier:
         """Learn each area's level distribution from reference ratings ``X``."""
         frame = pd.DataFrame(_as_columns(X))
+        if frame.empty:
+            raise ValueError(
+                "PartyIndexUnifier needs at least one reference rating: found 0 sample(s) "
+                f"(shape={np.shape(X)}) while a minimum of 1 is required"
+            )
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(INPUT_COLUMNS, dtype=object)
+        elif hasattr(self, "feature_names_in_"):  # a refit on an array has no names
+            del self.feature_names_in_
         rank = _level_rank(frame["native_standard"], frame["native_level"])
         known = rank >= 0
         reference = frame[known].assign(rank=rank[known])
@@ -314,6 +323,8 @@ class PartyIndexUnifier(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True
         tags.target_tags.required = False
+        # The output is the float index of label inputs, never the input's dtype.
+        tags.transformer_tags.preserves_dtype = []
         return tags
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from models.graded import CumulativeClassifierMixin, GradedWarningClassifier
@@ -49,7 +50,16 @@ class CalibratedGradedClassifier(CumulativeClassifierMixin, ClassifierMixin, Bas
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         check_is_fitted(self.estimator, "estimators_")
         y = column_or_1d(y)
+        if y.size == 0:
+            raise ValueError("the calibration slice is empty (0 sample(s)); at least one row")
+        check_classification_targets(y)
         self.classes_ = self.estimator.classes_
+        # The input contract is the estimator's, which checks every X against it.
+        self.n_features_in_ = self.estimator.n_features_in_
+        if hasattr(self.estimator, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator.feature_names_in_
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         unknown = sorted(set(np.unique(y)) - set(self.classes_))
         if unknown:
             raise ValueError(f"calibration target has level(s) unseen in training: {unknown}")

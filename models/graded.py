@@ -120,6 +120,8 @@ class GradedWarningClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEs
     def _prepare(self, X: Any, *, reset: bool) -> Any:
         if isinstance(X, pd.DataFrame):
             if reset:
+                if X.shape[0] == 0 or X.shape[1] == 0:
+                    raise ValueError(f"X is empty (shape {X.shape}); at least one row and column")
                 self.feature_names_in_ = np.asarray(X.columns, dtype=object)
                 self.n_features_in_ = X.shape[1]
                 # Categories seen in fit: inputs that arrive as plain strings (JSON requests)
