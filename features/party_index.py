@@ -331,6 +331,14 @@ class PartyIndexUnifier(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
 def fit_party_index(
     ratings: pd.DataFrame, fit_until: pd.Timestamp | str, **params: Any
 ) -> PartyIndexUnifier:
-    """Fit the unifier on ratings awarded on or before ``fit_until`` (the training period)."""
+    """Fit the unifier on ratings awarded on or before ``fit_until`` (the training period).
+
+    A book with no rating before ``fit_until`` (a bank outside the six areas, say) gets the
+    unifier of an empty cross-walk: every borrower's index is missing and ``party_unrated``
+    carries the information. The estimator itself refuses an empty fit, as scikit-learn's
+    contract asks."""
     reference = ratings[ratings["award_date"] <= pd.Timestamp(fit_until)]
+    if reference.empty:
+        nothing = pd.DataFrame(columns=list(CROSSWALK_COLUMNS))
+        return PartyIndexUnifier.from_crosswalk(nothing, **params)
     return PartyIndexUnifier(**params).fit(reference)

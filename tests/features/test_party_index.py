@@ -138,3 +138,13 @@ def test_a_crosswalk_missing_columns_or_inconsistent_is_refused():
     edited = table.assign(unified=table["unified"] + 1.0)
     with pytest.raises(ValueError, match="disagrees with its counts"):
         PartyIndexUnifier.from_crosswalk(edited)
+
+
+def test_a_book_without_ratings_before_the_cutoff_gets_a_missing_index_for_everyone():
+    from features.party_index import fit_party_index
+    from features.simulator import simulate_portfolio
+
+    ratings = simulate_portfolio(200, 24, 1).tables["party_ratings"]
+    unifier = fit_party_index(ratings, "1990-01-01")
+    assert unifier.crosswalk_.empty
+    assert unifier.transform(ratings.head(20))["party_index"].isna().all()
