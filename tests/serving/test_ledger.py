@@ -27,6 +27,7 @@ from serving.ledger import (
     READ_COLUMNS,
     DuplicateBatchError,
     LedgerError,
+    LedgerQuery,
     WarningLedger,
     WarningRecord,
     key_from_hex,
@@ -315,6 +316,10 @@ def test_read_and_count_filters(sqlite_ledger: WarningLedger) -> None:
         assert frame["request_id"].tolist() == expected, filters
         assert ledger.count(**filters) == len(expected), filters
         assert len(ledger.read_features(**filters)) == len(expected), filters
+        query = LedgerQuery(**filters)  # the one query object: the same rows as the keywords
+        assert ledger.read(query)["request_id"].tolist() == expected, filters
+        assert ledger.count(query) == len(expected), filters
+        assert len(ledger.read_features(query)) == len(expected), filters
 
     empty = ledger.read(request_id="nope")
     assert empty.empty and list(empty.columns) == list(READ_COLUMNS)
@@ -325,6 +330,35 @@ def test_read_and_count_filters(sqlite_ledger: WarningLedger) -> None:
         ledger.count(source="batch")
     with pytest.raises(ValueError, match="not one string"):
         ledger.read(loan_ids="L0000001")
+
+
+def test_a_query_is_checked_once_and_keywords_replace_its_fields(
+    sqlite_ledger: WarningLedger,
+) -> None:
+    ledger = sqlite_ledger
+    ledger.record([make_record(f"L{i:07d}") for i in range(3)])
+    ledger.record([make_record("L0000000", request_id="req-2", source="score")])
+    query = LedgerQuery(loan_ids=["L0000001", "L0000000", "L0000001"], source="portfolio")
+    assert query.loan_ids == ("L0000001", "L0000000")  # a tuple, repeats dropped, order kept
+    assert hash(query) == hash(LedgerQuery(loan_ids=("L0000001", "L0000000"), source="portfolio"))
+    with pytest.raises(AttributeError):
+        query.source = "score"  # type: ignore[misc]
+    assert ledger.count(query) == 2
+    assert ledger.read(query, source="score")["request_id"].tolist() == ["req-2"]
+    assert ledger.count(query, loan_ids=None) == 3
+    assert LedgerQuery.of(query) is query
+    for bad, kind, message in [
+        ({"since": datetime(2025, 1, 1)}, ValueError, "since must be a timezone-aware"),
+        ({"until": "2025-01-01"}, ValueError, "until must be a timezone-aware"),
+        ({"as_of": T0}, ValueError, "as_of must be a date"),
+        ({"source": "batch"}, ValueError, "source 'batch'"),
+        ({"loan_ids": "L1"}, ValueError, "not one string"),
+        ({"loan_id": ["L1"]}, TypeError, "unknown ledger filter loan_id"),
+    ]:
+        with pytest.raises(kind, match=message):
+            ledger.read(**bad)
+    with pytest.raises(TypeError, match="expected a LedgerQuery"):
+        ledger.count({"source": "score"})  # type: ignore[arg-type]
 
 
 def test_many_loan_ids_are_queried_in_chunks(sqlite_ledger: WarningLedger) -> None:

@@ -1,0 +1,442 @@
+"""The warning ledger on one database: write batches, read them back as frames.
+
+Single responsibility: :class:`WarningLedger` owns the engine of one ledger; it creates and
+checks the tables on first use, writes each batch of records in one transaction (all or
+nothing), and answers reads (``read``, ``read_features``, ``count``, ``latest_grades``) as
+pandas frames. What a record must hold is ``serving.ledger.records``; which rows a read
+selects is ``serving.ledger.query``; how a URL becomes an engine is ``serving.ledger.engine``.
+
+Every database failure is a :class:`LedgerError` whose message names the ledger (password
+hidden) and the reason in one line. Nothing is connected until first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, Final
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+
+from features.io import first_line
+from serving.ledger.engine import WRITE_OPTION, make_engine, parse_url
+from serving.ledger.errors import DuplicateBatchError, LedgerError
+from serving.ledger.keys import check_key, key_check_value
+from serving.ledger.query import Conditions, LedgerQuery
+from serving.ledger.records import WarningRecord, table_rows
+from serving.ledger.schema import (
+    FEATURE_KEY_COLUMNS,
+    LATEST_COLUMNS,
+    READ_COLUMNS,
+    SCHEMA_VERSION,
+    TABLE_COLUMNS,
+    ledger_meta,
+    metadata,
+    warning_ledger,
+)
+
+logger = logging.getLogger(__name__)
+
+#: PostgreSQL advisory lock serialising table creation across processes.
+_INIT_LOCK_ID: Final = 0x5245445F4C444752  # "RED_LDGR"
+
+
+class WarningLedger:
+    """The warning ledger on one database (SQLite file or PostgreSQL).
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL, e.g. ``sqlite:////abs/path/ledger.db`` or
+        ``postgresql+psycopg2://user@host:5432/db``. A bare ``postgresql://`` means psycopg2
+        (the driver this project installs). In-memory SQLite is refused: it is not durable.
+    pseudonym_key : bytes
+        Key of the borrower pseudonyms (at least ``MIN_KEY_BYTES`` bytes); see
+        ``load_or_create_key`` and ``key_from_hex``.
+
+    Raises
+    ------
+    LedgerError
+        If the URL cannot be parsed or names an unsupported database.
+    ValueError
+        If the key is too short.
+
+    Notes
+    -----
+    Nothing is connected until first use; then the tables are created if absent and the
+    schema version and key check are compared with what the ledger holds. One instance is
+    safe to share between threads.
+
+    The reads take one :class:`LedgerQuery`, or its fields as keywords (``read(source=
+    "score")``), or both (the keywords replace the query's fields).
+    """
+
+    def __init__(self, url: str, pseudonym_key: bytes) -> None:
+        check_key(pseudonym_key)
+        self._key = bytes(pseudonym_key)
+        self._url = parse_url(url)
+        self._password = self._url.password
+        #: The URL with any password masked, for messages and logs.
+        self.url = self._url.render_as_string(hide_password=True)
+        self._engine: Engine | None = None
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"WarningLedger({self.url!r})"
+
+    # ----------------------------------------------------------------- writing
+
+    def record(self, records: Sequence[WarningRecord]) -> int:
+        """Write a batch of records in one transaction: all of them or none.
+
+        Parameters
+        ----------
+        records : sequence of WarningRecord
+            Typically one request's or one portfolio run's records.
+
+        Returns
+        -------
+        int
+            Rows written (``len(records)``).
+
+        Raises
+        ------
+        ValueError
+            If a record is invalid (the message names its index, loan id and field), or the
+            batch repeats a ``(request_id, loan_id, as_of)``. Nothing is written.
+        DuplicateBatchError
+            If the ledger already holds one of the batch's ``(request_id, loan_id, as_of)``
+            (a retried write). Nothing is written.
+        LedgerError
+            If the database fails. Nothing is written.
+        """
+        rows = table_rows(records, self._key)
+        if not rows:
+            return 0
+        engine = self._ready_engine()
+        try:
+            with self._write(engine) as conn:
+                conn.execute(warning_ledger.insert(), rows)
+        except IntegrityError as exc:
+            raise self._duplicate_error(engine, rows, exc) from None
+        except SQLAlchemyError as exc:
+            raise self._error(f"writing {len(rows)} records", exc) from None
+        logger.debug("ledger: %d records written (request ids %s)", len(rows), _ids(rows))
+        return len(rows)
+
+    # ----------------------------------------------------------------- reading
+
+    def read(self, query: LedgerQuery | None = None, /, **filters: Any) -> pd.DataFrame:
+        """The records matching every filter of the query, one row each, ordered by ``id``.
+
+        Parameters
+        ----------
+        query : LedgerQuery, optional
+            The filters (``since``, ``until``, ``as_of``, ``loan_ids``, ``source``,
+            ``request_id``); see :class:`LedgerQuery`.
+        **filters
+            The same filters as keywords, replacing the query's.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``READ_COLUMNS``: the record fields with ``borrower_pseudonym``
+            instead of ``borrower_id``, plus ``id`` and ``pd_12m`` (= ``p_s3``). ``scored_at``
+            is ``datetime64[ns, UTC]``, ``as_of`` ``datetime64[ns]``; ``features``,
+            ``reasons`` and ``notes`` are Python dicts and lists.
+        """
+        where = self._conditions(LedgerQuery.of(query, **filters))
+        rows = self._select(
+            lambda clauses: (
+                select(*warning_ledger.columns).where(*clauses).order_by(warning_ledger.c.id)
+            ),
+            where,
+            "reading",
+        )
+        frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+        if where.chunked:
+            frame = frame.sort_values("id", kind="stable", ignore_index=True)
+        frame["pd_12m"] = frame["p_s3"]
+        return _typed(frame)[list(READ_COLUMNS)]
+
+    def read_features(self, query: LedgerQuery | None = None, /, **filters: Any) -> pd.DataFrame:
+        """The recorded model inputs, one column per feature, for drift monitoring.
+
+        Takes the query of :meth:`read`. Returns ``FEATURE_KEY_COLUMNS`` followed by the
+        union of the feature names in first-seen order (a feature a record lacks is missing);
+        rows ordered by ``id``. Missing numeric values are NaN.
+        """
+        where = self._conditions(LedgerQuery.of(query, **filters))
+        wanted = (warning_ledger.c.id, *(warning_ledger.c[n] for n in FEATURE_KEY_COLUMNS))
+        rows = self._select(
+            lambda clauses: (
+                select(*wanted, warning_ledger.c.features)
+                .where(*clauses)
+                .order_by(warning_ledger.c.id)
+            ),
+            where,
+            "reading features",
+        )
+        if where.chunked:
+            rows.sort(key=lambda row: row[0])
+        keys = _typed(pd.DataFrame([row[1:-1] for row in rows], columns=list(FEATURE_KEY_COLUMNS)))
+        values = pd.DataFrame([row[-1] for row in rows], index=keys.index)
+        clash = sorted(set(values.columns) & set(FEATURE_KEY_COLUMNS))
+        if clash:
+            raise LedgerError(f"ledger {self.url}: feature names {clash} clash with key columns")
+        return pd.concat([keys, values], axis=1)
+
+    def count(self, query: LedgerQuery | None = None, /, **filters: Any) -> int:
+        """How many records match the query of :meth:`read`."""
+        where = self._conditions(LedgerQuery.of(query, **filters))
+        rows = self._select(
+            lambda clauses: select(func.count()).select_from(warning_ledger).where(*clauses),
+            where,
+            "counting",
+        )
+        return sum(int(row[0]) for row in rows)
+
+    def latest_grades(
+        self,
+        before: date,
+        *,
+        source: str | None = "portfolio",
+        loan_ids: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Each loan's latest assessment strictly before ``before``: the previous month's grade.
+
+        Parameters
+        ----------
+        before : date
+            Only records with ``as_of < before`` count.
+        source : str or None
+            Only this source (default the monthly portfolio run); ``None`` for any.
+        loan_ids : sequence of str, optional
+            Only these loans.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per loan, ordered by ``loan_id``, columns ``LATEST_COLUMNS``. The
+            latest ``as_of`` wins; between records of the same ``as_of`` (a rerun) the latest
+            ``scored_at``, then the highest ``id``.
+        """
+        if isinstance(before, datetime) or not isinstance(before, date):
+            raise ValueError(f"before must be a date, not {type(before).__name__}")
+        where = self._conditions(LedgerQuery(loan_ids=loan_ids, source=source))
+        t = warning_ledger
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=t.c.loan_id,
+                order_by=(t.c.as_of.desc(), t.c.scored_at.desc(), t.c.id.desc()),
+            )
+            .label("rank")
+        )
+
+        def query(clauses: list[ColumnElement[bool]]) -> Any:
+            ranked = (
+                select(
+                    t.c.loan_id,
+                    t.c.as_of,
+                    t.c.grade,
+                    t.c.p_s3.label("pd_12m"),
+                    t.c.request_id,
+                    t.c.scored_at,
+                    t.c.model_version,
+                    rank,
+                )
+                .where(t.c.as_of < before, *clauses)
+                .subquery()
+            )
+            columns = [ranked.c[name] for name in LATEST_COLUMNS]
+            return select(*columns).where(ranked.c.rank == 1).order_by(ranked.c.loan_id)
+
+        rows = self._select(query, where, "reading latest grades")
+        frame = pd.DataFrame(rows, columns=list(LATEST_COLUMNS))
+        if where.chunked:
+            frame = frame.sort_values("loan_id", kind="stable", ignore_index=True)
+        return _typed(frame)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def check(self) -> None:
+        """Connect, create the tables if absent and check them; for readiness probes.
+
+        Raises
+        ------
+        LedgerError
+            If the database is unreachable or holds an incompatible ledger.
+        """
+        engine = self._ready_engine()
+        try:
+            with engine.connect() as conn:
+                conn.execute(select(1)).scalar_one()
+        except SQLAlchemyError as exc:
+            raise self._error("connecting", exc) from None
+
+    def dispose(self) -> None:
+        """Close every pooled connection; the next use connects (and checks) again."""
+        with self._lock:
+            engine, self._engine, self._ready = self._engine, None, False
+        if engine is not None:
+            engine.dispose()
+
+    # ----------------------------------------------------------------- internals
+
+    def _conditions(self, query: LedgerQuery) -> Conditions:
+        return Conditions.of(query)
+
+    def _ready_engine(self) -> Engine:
+        engine = self._engine
+        if engine is not None and self._ready:
+            return engine
+        with self._lock:
+            if self._engine is None:
+                self._engine = make_engine(self._url)
+            if not self._ready:
+                self._initialise(self._engine)
+                self._ready = True
+            return self._engine
+
+    def _initialise(self, engine: Engine) -> None:
+        """Create the tables if absent; refuse a ledger of another schema version or key."""
+        key_check = key_check_value(self._key)
+        try:
+            with self._write(engine) as conn:
+                if conn.dialect.name == "postgresql":  # concurrent first starts take turns
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _INIT_LOCK_ID})
+                metadata.create_all(conn, checkfirst=True)
+                present = {c["name"] for c in inspect(conn).get_columns("warning_ledger")}
+                missing = [name for name in TABLE_COLUMNS if name not in present]
+                if missing:
+                    raise LedgerError(
+                        f"ledger {self.url}: schema mismatch: table warning_ledger lacks "
+                        f"columns {', '.join(missing)}"
+                    )
+                meta = dict(conn.execute(select(ledger_meta.c.name, ledger_meta.c.value)).all())
+                version = meta.get("schema_version")
+                if version is not None and version != SCHEMA_VERSION:
+                    raise LedgerError(
+                        f"ledger {self.url}: schema mismatch: the ledger has schema version "
+                        f"{version}, this code writes version {SCHEMA_VERSION}"
+                    )
+                stored_check = meta.get("pseudonym_key_check")
+                if stored_check is not None and not hmac.compare_digest(stored_check, key_check):
+                    raise LedgerError(
+                        f"ledger {self.url}: the pseudonym key differs from the one this ledger "
+                        "was written with; its pseudonyms would not match"
+                    )
+                fresh = [
+                    {"name": name, "value": value}
+                    for name, value in (
+                        ("schema_version", SCHEMA_VERSION),
+                        ("pseudonym_key_check", key_check),
+                    )
+                    if name not in meta
+                ]
+                if fresh:
+                    conn.execute(ledger_meta.insert(), fresh)
+        except SQLAlchemyError as exc:
+            raise self._error("opening", exc) from None
+
+    @contextlib.contextmanager
+    def _write(self, engine: Engine) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite: wait for the write lock first)."""
+        with engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    def _select(
+        self,
+        query: Callable[[list[ColumnElement[bool]]], Any],
+        where: Conditions,
+        doing: str,
+    ) -> list[Any]:
+        engine = self._ready_engine()
+        rows: list[Any] = []
+        try:
+            with engine.connect() as conn:
+                for clauses in where.clauses():
+                    rows.extend(tuple(row) for row in conn.execute(query(clauses)))
+        except SQLAlchemyError as exc:
+            raise self._error(doing, exc) from None
+        return rows
+
+    def _duplicate_error(
+        self, engine: Engine, rows: list[dict[str, Any]], exc: IntegrityError
+    ) -> LedgerError:
+        """Name a record of the batch the ledger already holds (or, failing that, the cause)."""
+        batch = {(r["request_id"], r["loan_id"], r["as_of"]) for r in rows}
+        t = warning_ledger
+        held: list[tuple[str, str, date]] = []
+        with contextlib.suppress(SQLAlchemyError), engine.connect() as conn:
+            for request_id in sorted({r["request_id"] for r in rows}):
+                query = select(t.c.request_id, t.c.loan_id, t.c.as_of).where(
+                    t.c.request_id == request_id
+                )
+                found = (tuple(row) for row in conn.execute(query))
+                held.extend(key for key in found if key in batch)
+        if not held:
+            return self._error(f"writing {len(rows)} records", exc)
+        request_id, loan_id, as_of = min(held)
+        return DuplicateBatchError(
+            f"ledger {self.url}: duplicate batch: {len(held)} of its {len(rows)} records are "
+            f"already recorded (e.g. request_id {request_id!r}, loan_id {loan_id!r}, as_of "
+            f"{as_of}); nothing of this batch was written"
+        )
+
+    def _error(self, doing: str, exc: BaseException) -> LedgerError:
+        cause = getattr(exc, "orig", None) or exc
+        reason = first_line(cause)
+        if self._password:
+            reason = reason.replace(self._password, "***")
+        return LedgerError(f"ledger {self.url}: {doing} failed: {reason}")
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column types of a ledger frame, whether or not it has rows."""
+    frame = frame.copy()
+    if "scored_at" in frame:
+        frame["scored_at"] = pd.to_datetime(frame["scored_at"], utc=True).astype(
+            "datetime64[ns, UTC]"
+        )
+    if "as_of" in frame:
+        frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[ns]")
+    for name in ("id", "stage_hint"):
+        if name in frame:
+            frame[name] = frame[name].astype("int64")
+    for name in ("p_s1", "p_s2", "p_s3", "pd_12m"):
+        if name in frame:
+            frame[name] = frame[name].astype("float64")
+    for name in frame.columns.intersection(
+        [
+            "request_id",
+            "loan_id",
+            "borrower_pseudonym",
+            "source",
+            "model_name",
+            "model_version",
+            "policy_version",
+            "grade",
+            "features",
+            "reasons",
+            "notes",
+        ]
+    ):
+        frame[name] = frame[name].astype(object)
+    return frame
+
+
+def _ids(rows: list[dict[str, Any]]) -> str:
+    ids = sorted({row["request_id"] for row in rows})
+    return ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
