@@ -5,11 +5,17 @@ Every loan open at the end of the as-of month is scored through the same code as
 actions and the grade change since the previous monthly run; the migration matrix counts loans
 by previous and current grade (``new`` for loans not graded last time, ``closed`` for loans
 graded last time and no longer open).
+
+The previous run comes from the warning ledger, which knows loans only by their pseudonyms
+(``loan_pseudonym``); the book, the watchlist and the matrix are the bank's own reports and
+keep clear loan ids. The two are joined by pseudonymising the book's loan ids with the
+ledger's key (``pseudonym_of``, i.e. ``WarningLedger.pseudonym_of_loan``), never the reverse.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -22,6 +28,8 @@ from serving.scoring import ScoredLoans, score_snapshots
 WATCH_GRADES = ("yellow", "orange", "red")
 NEW, CLOSED = "new", "closed"
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+#: How the ledger keys a loan: its pseudonym under the ledger's key.
+LOAN_KEY = "loan_pseudonym"
 
 
 def score_book(bundle: ScoringBundle, tables: dict[str, pd.DataFrame], as_of: str) -> ScoredLoans:
@@ -47,12 +55,26 @@ def grade_change(previous: pd.Series, current: pd.Series) -> pd.Series:
     return pd.Series(out, index=current.index, name="grade_change")
 
 
-def with_previous(book: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
-    """``book`` with each loan's previous grade, PD and as-of, and the grade change."""
-    last = previous[["loan_id", "grade", "pd_12m", "as_of"]].rename(
+def loan_keys(book: pd.DataFrame, pseudonym_of: Callable[[str], str]) -> pd.Series:
+    """The ledger's key (``loan_pseudonym``) of each of the book's loans."""
+    keys = [pseudonym_of(str(loan)) for loan in book["loan_id"]]
+    return pd.Series(keys, index=book.index, name=LOAN_KEY, dtype=object)
+
+
+def with_previous(
+    book: pd.DataFrame, previous: pd.DataFrame, pseudonym_of: Callable[[str], str]
+) -> pd.DataFrame:
+    """``book`` with each loan's previous grade, PD and as-of, and the grade change.
+
+    ``previous`` is keyed by ``loan_pseudonym`` (the ledger's ``latest_grades``); the book's
+    loan ids are pseudonymised with ``pseudonym_of`` to join, and the result has the book's
+    columns (clear loan ids, no pseudonym) plus the previous ones.
+    """
+    last = previous[[LOAN_KEY, "grade", "pd_12m", "as_of"]].rename(
         columns={"grade": "previous_grade", "pd_12m": "previous_pd_12m", "as_of": "previous_as_of"}
     )
-    merged = book.merge(last, on="loan_id", how="left")
+    keyed = book.assign(**{LOAN_KEY: loan_keys(book, pseudonym_of)})
+    merged = keyed.merge(last, on=LOAN_KEY, how="left").drop(columns=LOAN_KEY)
     merged["grade_change"] = grade_change(merged["previous_grade"], merged["grade"])
     return merged
 
@@ -75,11 +97,14 @@ def watchlist(book: pd.DataFrame, policy: GradePolicy) -> pd.DataFrame:
     return watched[columns].reset_index(drop=True)
 
 
-def migration_matrix(book: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+def migration_matrix(
+    book: pd.DataFrame, previous: pd.DataFrame, pseudonym_of: Callable[[str], str]
+) -> pd.DataFrame:
     """Counts of loans by previous grade (rows, plus "new") and current grade (columns, plus
-    "closed" for loans graded last time and not open now)."""
-    before = previous.set_index("loan_id")["grade"].astype(str)
-    now = book.set_index("loan_id")["grade"].astype(str)
+    "closed" for loans graded last time and not open now). Loans are matched by pseudonym, as
+    in :func:`with_previous`: a closed loan is known to the ledger by its pseudonym only."""
+    before = previous.set_index(LOAN_KEY)["grade"].astype(str)
+    now = pd.Series(book["grade"].astype(str).to_numpy(), index=loan_keys(book, pseudonym_of))
     loans = before.index.union(now.index)
     rows = before.reindex(loans).fillna(NEW)
     cols = now.reindex(loans).fillna(CLOSED)

@@ -98,14 +98,16 @@ def run_portfolio(
                 f"(run {same_model['request_id'].iloc[0]}); pass --again to record another run"
             )
         check_output_folder(out)
-        previous = previous_run(ledger.latest_grades(month_end))
-        book = with_previous(scored.frame(), previous)
+        previous = previous_run(ledger.latest_grades(month_end))  # loans by pseudonym
+        book = with_previous(scored.frame(), previous, ledger.pseudonym_of_loan)
         watch = watchlist(book, bundle.policy)
         summary = _summary(bundle, book, watch, previous, request_id, month_end)
         writers = {
             "scored_book.parquet": lambda p: book.to_parquet(p, index=False),
             "watchlist.csv": lambda p: watch.to_csv(p, index=False, encoding="utf-8-sig"),
-            "migration_matrix.csv": lambda p: migration_matrix(book, previous).to_csv(p),
+            "migration_matrix.csv": lambda p: migration_matrix(
+                book, previous, ledger.pseudonym_of_loan
+            ).to_csv(p),
             "run.json": lambda p: p.write_text(json.dumps(summary, indent=2, ensure_ascii=False)),
         }
         for name in RUN_FILES:  # every file is written before anything is recorded

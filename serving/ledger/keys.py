@@ -1,9 +1,20 @@
 """The pseudonym key and the keyed pseudonyms made with it.
 
-Single responsibility: turn a borrower id into the keyed pseudonym the ledger stores instead
-(HMAC-SHA256), and load, create or parse the key. The key is never stored in the ledger;
-:func:`key_check_value` is what the ledger keeps so a ledger opened with another key (which
-would break the pseudonyms' continuity) is refused.
+Single responsibility: turn a borrower id or a loan id into the keyed pseudonym the ledger
+stores instead (HMAC-SHA256), and load, create or parse the key. The key is never stored in
+the ledger; :func:`key_check_value` is what the ledger keeps so a ledger opened with another
+key (which would break the pseudonyms' continuity) is refused.
+
+Loan ids are pseudonymised too: a bank's loan ids often embed the borrower's id (the
+simulator's ``L000435501`` holds ``B0004355``), and a clear loan id would undo the borrower's
+pseudonym. The two kinds share the key but not the message space: a loan id is hashed behind
+:data:`LOAN_DOMAIN`, which starts with a byte that never occurs in UTF-8, while a borrower id
+is hashed as its plain UTF-8 bytes (unchanged, so borrower pseudonyms stay what they were). No
+borrower id's message can equal a loan id's, so a loan pseudonym is never the borrower
+pseudonym of an equal string, nor of any other.
+
+Whoever holds the key can look a loan or borrower up (pseudonymise the clear id and search for
+it); nobody can go back from a pseudonym to the id.
 """
 
 from __future__ import annotations
@@ -23,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 #: Shortest pseudonym key accepted (128 bits); :func:`load_or_create_key` makes 32 bytes.
 MIN_KEY_BYTES: Final = 16
+#: Prefix of a loan id's HMAC message: 0xFF never occurs in UTF-8, so it sets loan pseudonyms
+#: apart from borrower pseudonyms (whose message is the plain UTF-8 id).
+LOAN_DOMAIN: Final = b"\xffloan\x00"
 #: Message whose HMAC under the pseudonym key is kept in ``ledger_meta`` to detect a key change.
 _KEY_CHECK_LABEL: Final = b"\x00red-credit-ews warning ledger key check v1"
 
@@ -49,6 +63,21 @@ def pseudonymise(key: bytes, borrower_id: str) -> str:
     """
     check_key(key)
     return hmac.new(bytes(key), borrower_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def pseudonymise_loan(key: bytes, loan_id: str) -> str:
+    """The keyed pseudonym of a loan id: HMAC-SHA256 of :data:`LOAN_DOMAIN` + the id.
+
+    Same key and properties as :func:`pseudonymise`, never equal to a borrower pseudonym.
+
+    Raises
+    ------
+    ValueError
+        If the key is too short.
+    """
+    check_key(key)
+    message = LOAN_DOMAIN + loan_id.encode("utf-8")
+    return hmac.new(bytes(key), message, hashlib.sha256).hexdigest()
 
 
 def key_check_value(key: bytes) -> str:

@@ -2,14 +2,16 @@
 
 Single responsibility: :class:`LedgerQuery` holds the filters that ``read``, ``read_features``
 and ``count`` share (``since``, ``until``, ``as_of``, ``loan_ids``, ``source``,
-``request_id``), checks them once when it is made, and turns them into SQL conditions. Loan ids
-go in chunks of ``IN`` lists, well under SQLite's bound-parameter limit, so the reader runs one
-statement per chunk and re-sorts when there was more than one.
+``request_id``), checks them once when it is made, and turns them into SQL conditions. A query
+names loans by their clear ids, as their owner knows them; the conditions match their
+pseudonyms, made with the ledger's key (the ledger stores nothing else). Loans go in chunks of
+``IN`` lists, well under SQLite's bound-parameter limit, so the reader runs one statement per
+chunk and re-sorts when there was more than one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -33,8 +35,8 @@ class LedgerQuery:
     as_of : date, optional
         Only this assessment date.
     loan_ids : sequence of str, optional
-        Only these loans (an empty sequence matches nothing); kept as a tuple without
-        repeats, in the order given.
+        Only these loans, by clear id (an empty sequence matches nothing); kept as a tuple
+        without repeats, in the order given. The ledger matches them by their pseudonyms.
     source : str, optional
         Only this source.
     request_id : str, optional
@@ -100,13 +102,14 @@ FILTERS: Final = frozenset(FILTERS_ORDER)
 
 @dataclass(frozen=True)
 class Conditions:
-    """A query as SQL conditions on ``warning_ledger``; loan ids go in chunks of ``IN`` lists."""
+    """A query as SQL conditions on ``warning_ledger``; loans go in chunks of ``IN`` lists."""
 
     common: tuple[ColumnElement[bool], ...]
-    loan_ids: tuple[str, ...] | None
+    loan_pseudonyms: tuple[str, ...] | None
 
     @classmethod
-    def of(cls, query: LedgerQuery) -> Conditions:
+    def of(cls, query: LedgerQuery, pseudonym_of_loan: Callable[[str], str]) -> Conditions:
+        """The conditions of ``query``, its loan ids mapped through ``pseudonym_of_loan``."""
         t = warning_ledger
         common: list[ColumnElement[bool]] = []
         if query.since is not None:
@@ -119,19 +122,20 @@ class Conditions:
             common.append(t.c.source == query.source)
         if query.request_id is not None:
             common.append(t.c.request_id == query.request_id)
-        ids = None if query.loan_ids is None else tuple(query.loan_ids)
-        return cls(tuple(common), ids)
+        loans = query.loan_ids
+        pseudonyms = None if loans is None else tuple(pseudonym_of_loan(i) for i in loans)
+        return cls(tuple(common), pseudonyms)
 
     @property
     def chunked(self) -> bool:
-        """Whether the query runs once per chunk of loan ids (results need re-sorting)."""
-        return self.loan_ids is not None and len(self.loan_ids) > IN_CHUNK
+        """Whether the query runs once per chunk of loans (results need re-sorting)."""
+        return self.loan_pseudonyms is not None and len(self.loan_pseudonyms) > IN_CHUNK
 
     def clauses(self) -> Iterator[list[ColumnElement[bool]]]:
         """One list of conditions per query to run (none for an empty ``loan_ids``)."""
-        if self.loan_ids is None:
+        if self.loan_pseudonyms is None:
             yield list(self.common)
             return
-        for start in range(0, len(self.loan_ids), IN_CHUNK):
-            chunk = self.loan_ids[start : start + IN_CHUNK]
-            yield [*self.common, warning_ledger.c.loan_id.in_(chunk)]
+        for start in range(0, len(self.loan_pseudonyms), IN_CHUNK):
+            chunk = self.loan_pseudonyms[start : start + IN_CHUNK]
+            yield [*self.common, warning_ledger.c.loan_pseudonym.in_(chunk)]

@@ -3,8 +3,9 @@
 Single responsibility: validate a batch of records as a whole before anything is written
 (finite probabilities in [0, 1], ``p_s1 >= p_s2 >= p_s3``, known grade, source and stage,
 timezone-aware ``scored_at``, JSON-safe features and reasons, no key repeated within the
-batch) and build their rows, with the borrower id replaced by its pseudonym. A bad record is a
-``ValueError`` naming its index, its loan and the field; nothing here touches a database.
+batch) and build their rows, with the loan id and the borrower id replaced by their
+pseudonyms. A bad record is a ``ValueError`` naming its index, its loan's pseudonym and the
+field (never the clear id: messages reach logs); nothing here touches a database.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from models.grade_policy import GRADES
-from serving.ledger.keys import pseudonymise
+from serving.ledger.keys import pseudonymise, pseudonymise_loan
 from serving.ledger.schema import SOURCES, STAGES
 
 FeatureValue = float | str | bool | None
@@ -38,7 +39,8 @@ class WarningRecord:
     as_of : date
         The assessment date the features were built for.
     loan_id, borrower_id : str
-        Keys of the loan and its borrower; the borrower id is stored only as its pseudonym.
+        Keys of the loan and its borrower; both are stored only as their pseudonyms
+        (``loan_pseudonym``, ``borrower_pseudonym``).
     source : str
         ``"score"``, ``"score_features"`` or ``"portfolio"``.
     model_name, model_version, policy_version : str
@@ -82,17 +84,17 @@ def table_rows(records: Sequence[WarningRecord], key: bytes) -> list[dict[str, A
     Raises
     ------
     ValueError
-        If a record is invalid (the message names its index, loan id and field), or the
+        If a record is invalid (the message names its index, loan pseudonym and field), or the
         batch repeats a ``(request_id, loan_id, as_of)``.
     """
     rows = [_row(i, record, key) for i, record in enumerate(records)]
     seen: set[tuple[str, str, date]] = set()
     for i, row in enumerate(rows):
-        unique = (row["request_id"], row["loan_id"], row["as_of"])
+        unique = (row["request_id"], row["loan_pseudonym"], row["as_of"])
         if unique in seen:
             raise ValueError(
-                f"record {i} (loan_id {row['loan_id']!r}): repeats request_id "
-                f"{row['request_id']!r}, loan_id and as_of {row['as_of']} within the batch"
+                f"record {i} (loan_pseudonym {row['loan_pseudonym']!r}): repeats request_id "
+                f"{row['request_id']!r}, loan and as_of {row['as_of']} within the batch"
             )
         seen.add(unique)
     return rows
@@ -100,7 +102,11 @@ def table_rows(records: Sequence[WarningRecord], key: bytes) -> list[dict[str, A
 
 def _row(index: int, record: WarningRecord, key: bytes) -> dict[str, Any]:
     """The table row of a record, or a ``ValueError`` naming the record and the field."""
-    where = f"record {index} (loan_id {getattr(record, 'loan_id', None)!r})"
+    loan_id = getattr(record, "loan_id", None)
+    loan_pseudonym = (
+        pseudonymise_loan(key, loan_id) if isinstance(loan_id, str) and loan_id.strip() else None
+    )
+    where = f"record {index}" + (f" (loan_pseudonym {loan_pseudonym!r})" if loan_pseudonym else "")
 
     def bad(field: str, problem: str) -> ValueError:
         return ValueError(f"{where}: {field} {problem}")
@@ -177,7 +183,7 @@ def _row(index: int, record: WarningRecord, key: bytes) -> dict[str, Any]:
         "request_id": texts["request_id"],
         "scored_at": scored_at.astimezone(UTC),
         "as_of": record.as_of,
-        "loan_id": texts["loan_id"],
+        "loan_pseudonym": loan_pseudonym,
         "borrower_pseudonym": pseudonymise(key, texts["borrower_id"]),
         "source": record.source,
         "model_name": texts["model_name"],

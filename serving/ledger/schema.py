@@ -41,7 +41,9 @@ SOURCES: Final = ("score", "score_features", "portfolio")
 #: IFRS 9 stages a record may hint at.
 STAGES: Final = (1, 2, 3)
 #: Version of the table layout below; a ledger written by another version is refused.
-SCHEMA_VERSION: Final = "1"
+SCHEMA_VERSION: Final = "2"
+#: Versions this code recognises as older and will not open, with what changed since.
+OLDER_SCHEMAS: Final = {"1": "it stores loan ids in clear; this version stores loan pseudonyms"}
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -85,7 +87,8 @@ warning_ledger = Table(
     Column("request_id", String, nullable=False),
     Column("scored_at", UTCDateTime(), nullable=False),
     Column("as_of", Date, nullable=False),
-    Column("loan_id", String, nullable=False),
+    # HMAC-SHA256 pseudonyms (``serving.ledger.keys``): no clear loan or borrower id is stored.
+    Column("loan_pseudonym", String(64), nullable=False),
     Column("borrower_pseudonym", String(64), nullable=False),
     Column("source", String(16), nullable=False),
     Column("model_name", String, nullable=False),
@@ -101,12 +104,14 @@ warning_ledger = Table(
     Column("notes", JSON(none_as_null=True), nullable=False),
     # A retried write cannot duplicate a scored loan. Its index (request_id first) is also the
     # request_id index: a second one would only slow the bulk inserts.
-    UniqueConstraint("request_id", "loan_id", "as_of", name="uq_warning_ledger_request_loan"),
+    UniqueConstraint(
+        "request_id", "loan_pseudonym", "as_of", name="uq_warning_ledger_request_loan"
+    ),
     CheckConstraint("p_s3 >= 0 AND p_s3 <= p_s2 AND p_s2 <= p_s1 AND p_s1 <= 1", name="ck_p"),
     CheckConstraint(_in_list("grade", GRADES), name="ck_grade"),
     CheckConstraint(_in_list("source", SOURCES), name="ck_source"),
     CheckConstraint(_in_list("stage_hint", STAGES), name="ck_stage"),
-    Index("ix_warning_ledger_loan_as_of", "loan_id", "as_of"),
+    Index("ix_warning_ledger_loan_as_of", "loan_pseudonym", "as_of"),
     Index("ix_warning_ledger_scored_at", "scored_at"),
 )
 
@@ -124,7 +129,7 @@ READ_COLUMNS: Final = (
     "request_id",
     "scored_at",
     "as_of",
-    "loan_id",
+    "loan_pseudonym",
     "borrower_pseudonym",
     "source",
     "model_name",
@@ -141,10 +146,10 @@ READ_COLUMNS: Final = (
     "notes",
 )
 #: Leading columns of ``WarningLedger.read_features``; the features follow.
-FEATURE_KEY_COLUMNS: Final = ("loan_id", "as_of", "scored_at", "model_version")
+FEATURE_KEY_COLUMNS: Final = ("loan_pseudonym", "as_of", "scored_at", "model_version")
 #: Columns of ``WarningLedger.latest_grades``, in order.
 LATEST_COLUMNS: Final = (
-    "loan_id",
+    "loan_pseudonym",
     "as_of",
     "grade",
     "pd_12m",

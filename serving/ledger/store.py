@@ -6,6 +6,11 @@ nothing), and answers reads (``read``, ``read_features``, ``count``, ``latest_gr
 pandas frames. What a record must hold is ``serving.ledger.records``; which rows a read
 selects is ``serving.ledger.query``; how a URL becomes an engine is ``serving.ledger.engine``.
 
+It holds the pseudonym key, so it is also where an authorised user looks a loan up: reads take
+clear ``loan_ids`` and match them by pseudonym, and :meth:`WarningLedger.pseudonym_of_loan`
+gives the pseudonym a loan's rows carry (to join the ledger with the bank's own reports).
+Rows read back carry ``loan_pseudonym`` and ``borrower_pseudonym``, never a clear id.
+
 Every database failure is a :class:`LedgerError` whose message names the ledger (password
 hidden) and the reason in one line. Nothing is connected until first use.
 """
@@ -28,12 +33,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from features.io import first_line
 from serving.ledger.engine import WRITE_OPTION, make_engine, parse_url
 from serving.ledger.errors import DuplicateBatchError, LedgerError
-from serving.ledger.keys import check_key, key_check_value
+from serving.ledger.keys import check_key, key_check_value, pseudonymise, pseudonymise_loan
 from serving.ledger.query import Conditions, LedgerQuery
 from serving.ledger.records import WarningRecord, table_rows
 from serving.ledger.schema import (
     FEATURE_KEY_COLUMNS,
     LATEST_COLUMNS,
+    OLDER_SCHEMAS,
     READ_COLUMNS,
     SCHEMA_VERSION,
     TABLE_COLUMNS,
@@ -58,7 +64,7 @@ class WarningLedger:
         ``postgresql+psycopg2://user@host:5432/db``. A bare ``postgresql://`` means psycopg2
         (the driver this project installs). In-memory SQLite is refused: it is not durable.
     pseudonym_key : bytes
-        Key of the borrower pseudonyms (at least ``MIN_KEY_BYTES`` bytes); see
+        Key of the loan and borrower pseudonyms (at least ``MIN_KEY_BYTES`` bytes); see
         ``load_or_create_key`` and ``key_from_hex``.
 
     Raises
@@ -92,6 +98,17 @@ class WarningLedger:
     def __repr__(self) -> str:
         return f"WarningLedger({self.url!r})"
 
+    # ----------------------------------------------------------------- pseudonyms
+
+    def pseudonym_of_loan(self, loan_id: str) -> str:
+        """The ``loan_pseudonym`` this ledger's rows carry for a clear loan id (same key: the
+        same pseudonym in every request, run and ledger keyed alike)."""
+        return pseudonymise_loan(self._key, str(loan_id))
+
+    def pseudonym_of_borrower(self, borrower_id: str) -> str:
+        """The ``borrower_pseudonym`` this ledger's rows carry for a clear borrower id."""
+        return pseudonymise(self._key, str(borrower_id))
+
     # ----------------------------------------------------------------- writing
 
     def record(self, records: Sequence[WarningRecord]) -> int:
@@ -110,11 +127,12 @@ class WarningLedger:
         Raises
         ------
         ValueError
-            If a record is invalid (the message names its index, loan id and field), or the
-            batch repeats a ``(request_id, loan_id, as_of)``. Nothing is written.
+            If a record is invalid (the message names its index, loan pseudonym and field), or
+            the batch repeats a ``(request_id, loan_id, as_of)``. Nothing is written.
         DuplicateBatchError
             If the ledger already holds one of the batch's ``(request_id, loan_id, as_of)``
-            (a retried write). Nothing is written.
+            (a retried write; the key is stored as ``(request_id, loan_pseudonym, as_of)``).
+            Nothing is written.
         LedgerError
             If the database fails. Nothing is written.
         """
@@ -148,8 +166,9 @@ class WarningLedger:
         Returns
         -------
         pandas.DataFrame
-            Columns ``READ_COLUMNS``: the record fields with ``borrower_pseudonym``
-            instead of ``borrower_id``, plus ``id`` and ``pd_12m`` (= ``p_s3``). ``scored_at``
+            Columns ``READ_COLUMNS``: the record fields with ``loan_pseudonym`` and
+            ``borrower_pseudonym`` instead of the clear ids, plus ``id`` and ``pd_12m``
+            (= ``p_s3``). ``scored_at``
             is ``datetime64[ns, UTC]``, ``as_of`` ``datetime64[ns]``; ``features``,
             ``reasons`` and ``notes`` are Python dicts and lists.
         """
@@ -220,12 +239,12 @@ class WarningLedger:
         source : str or None
             Only this source (default the monthly portfolio run); ``None`` for any.
         loan_ids : sequence of str, optional
-            Only these loans.
+            Only these loans (clear ids, matched by pseudonym).
 
         Returns
         -------
         pandas.DataFrame
-            One row per loan, ordered by ``loan_id``, columns ``LATEST_COLUMNS``. The
+            One row per loan, ordered by ``loan_pseudonym``, columns ``LATEST_COLUMNS``. The
             latest ``as_of`` wins; between records of the same ``as_of`` (a rerun) the latest
             ``scored_at``, then the highest ``id``.
         """
@@ -236,7 +255,7 @@ class WarningLedger:
         rank = (
             func.row_number()
             .over(
-                partition_by=t.c.loan_id,
+                partition_by=t.c.loan_pseudonym,
                 order_by=(t.c.as_of.desc(), t.c.scored_at.desc(), t.c.id.desc()),
             )
             .label("rank")
@@ -245,7 +264,7 @@ class WarningLedger:
         def query(clauses: list[ColumnElement[bool]]) -> Any:
             ranked = (
                 select(
-                    t.c.loan_id,
+                    t.c.loan_pseudonym,
                     t.c.as_of,
                     t.c.grade,
                     t.c.p_s3.label("pd_12m"),
@@ -258,12 +277,12 @@ class WarningLedger:
                 .subquery()
             )
             columns = [ranked.c[name] for name in LATEST_COLUMNS]
-            return select(*columns).where(ranked.c.rank == 1).order_by(ranked.c.loan_id)
+            return select(*columns).where(ranked.c.rank == 1).order_by(ranked.c.loan_pseudonym)
 
         rows = self._select(query, where, "reading latest grades")
         frame = pd.DataFrame(rows, columns=list(LATEST_COLUMNS))
         if where.chunked:
-            frame = frame.sort_values("loan_id", kind="stable", ignore_index=True)
+            frame = frame.sort_values("loan_pseudonym", kind="stable", ignore_index=True)
         return _typed(frame)
 
     # ----------------------------------------------------------------- lifecycle
@@ -293,7 +312,7 @@ class WarningLedger:
     # ----------------------------------------------------------------- internals
 
     def _conditions(self, query: LedgerQuery) -> Conditions:
-        return Conditions.of(query)
+        return Conditions.of(query, self.pseudonym_of_loan)
 
     def _ready_engine(self) -> Engine:
         engine = self._engine
@@ -316,14 +335,21 @@ class WarningLedger:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _INIT_LOCK_ID})
                 metadata.create_all(conn, checkfirst=True)
                 present = {c["name"] for c in inspect(conn).get_columns("warning_ledger")}
+                meta = dict(conn.execute(select(ledger_meta.c.name, ledger_meta.c.value)).all())
+                version = meta.get("schema_version")
+                older = _older_schema(version, present)
+                if older is not None:  # the ledger has no migrations: say what to do instead
+                    raise LedgerError(
+                        f"ledger {self.url}: created by an older version (schema {older}: "
+                        f"{OLDER_SCHEMAS[older]}): move it aside or export it, and a new ledger "
+                        "is created in its place"
+                    )
                 missing = [name for name in TABLE_COLUMNS if name not in present]
                 if missing:
                     raise LedgerError(
                         f"ledger {self.url}: schema mismatch: table warning_ledger lacks "
                         f"columns {', '.join(missing)}"
                     )
-                meta = dict(conn.execute(select(ledger_meta.c.name, ledger_meta.c.value)).all())
-                version = meta.get("schema_version")
                 if version is not None and version != SCHEMA_VERSION:
                     raise LedgerError(
                         f"ledger {self.url}: schema mismatch: the ledger has schema version "
@@ -376,23 +402,23 @@ class WarningLedger:
         self, engine: Engine, rows: list[dict[str, Any]], exc: IntegrityError
     ) -> LedgerError:
         """Name a record of the batch the ledger already holds (or, failing that, the cause)."""
-        batch = {(r["request_id"], r["loan_id"], r["as_of"]) for r in rows}
+        batch = {(r["request_id"], r["loan_pseudonym"], r["as_of"]) for r in rows}
         t = warning_ledger
         held: list[tuple[str, str, date]] = []
         with contextlib.suppress(SQLAlchemyError), engine.connect() as conn:
             for request_id in sorted({r["request_id"] for r in rows}):
-                query = select(t.c.request_id, t.c.loan_id, t.c.as_of).where(
+                query = select(t.c.request_id, t.c.loan_pseudonym, t.c.as_of).where(
                     t.c.request_id == request_id
                 )
                 found = (tuple(row) for row in conn.execute(query))
                 held.extend(key for key in found if key in batch)
         if not held:
             return self._error(f"writing {len(rows)} records", exc)
-        request_id, loan_id, as_of = min(held)
+        request_id, loan_pseudonym, as_of = min(held)
         return DuplicateBatchError(
             f"ledger {self.url}: duplicate batch: {len(held)} of its {len(rows)} records are "
-            f"already recorded (e.g. request_id {request_id!r}, loan_id {loan_id!r}, as_of "
-            f"{as_of}); nothing of this batch was written"
+            f"already recorded (e.g. request_id {request_id!r}, loan_pseudonym "
+            f"{loan_pseudonym!r}, as_of {as_of}); nothing of this batch was written"
         )
 
     def _error(self, doing: str, exc: BaseException) -> LedgerError:
@@ -401,6 +427,16 @@ class WarningLedger:
         if self._password:
             reason = reason.replace(self._password, "***")
         return LedgerError(f"ledger {self.url}: {doing} failed: {reason}")
+
+
+def _older_schema(version: str | None, columns: set[str]) -> str | None:
+    """The older schema version a ledger was written with (by its ``ledger_meta``, or by its
+    columns: schema 1 had a clear ``loan_id``), or ``None``."""
+    if version in OLDER_SCHEMAS:
+        return version
+    if "loan_id" in columns and "loan_pseudonym" not in columns:
+        return "1"
+    return None
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -421,7 +457,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for name in frame.columns.intersection(
         [
             "request_id",
-            "loan_id",
+            "loan_pseudonym",
             "borrower_pseudonym",
             "source",
             "model_name",

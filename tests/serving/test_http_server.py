@@ -130,10 +130,12 @@ def test_a_good_request_is_scored_and_recorded_once_per_loan(
     loans = [s["loan_id"] for s in body["scores"]]
     assert len(set(loans)) == len(loans)
     rows = ledger.read(request_id=body["request_id"])
-    assert sorted(rows["loan_id"]) == sorted(loans)
+    assert sorted(rows["loan_pseudonym"]) == sorted(map(ledger.pseudonym_of_loan, loans))
     assert set(rows["source"]) == {"score"}
-    recorded = rows.set_index("loan_id")["pd_12m"]
-    assert all(recorded[s["loan_id"]] == s["pd_12m"] for s in body["scores"])
+    recorded = rows.set_index("loan_pseudonym")["pd_12m"]
+    assert all(
+        recorded[ledger.pseudonym_of_loan(s["loan_id"])] == s["pd_12m"] for s in body["scores"]
+    )
 
 
 def test_scoring_needs_a_valid_api_key(client, ledger, good_request):
@@ -275,12 +277,15 @@ def test_a_postgresql_ledger_receives_every_scored_loan(
         body = response.json()
         assert postgres.count(request_id=body["request_id"]) == len(body["scores"]) > 0
         rows = postgres.read(request_id=body["request_id"])
-        assert sorted(rows["loan_id"]) == sorted(s["loan_id"] for s in body["scores"])
-        # the same pseudonym key as the SQLite ledger: one borrower, one pseudonym everywhere
+        loans = [s["loan_id"] for s in body["scores"]]
+        assert sorted(rows["loan_pseudonym"]) == sorted(map(postgres.pseudonym_of_loan, loans))
+        # the same pseudonym key as the SQLite ledger: one loan, one borrower, one pseudonym
+        # each everywhere
         on_sqlite = client.post("/score", json=good_request, headers=KEY).json()["request_id"]
-        sqlite_rows = ledger.read(request_id=on_sqlite).set_index("loan_id")
+        sqlite_rows = ledger.read(request_id=on_sqlite).set_index("loan_pseudonym")
+        assert sorted(sqlite_rows.index) == sorted(rows["loan_pseudonym"])
         assert (
-            rows.set_index("loan_id")["borrower_pseudonym"]
+            rows.set_index("loan_pseudonym")["borrower_pseudonym"]
             .sort_index()
             .equals(sqlite_rows["borrower_pseudonym"].sort_index())
         )
@@ -332,4 +337,4 @@ def test_one_named_request_sent_many_times_at_once_is_recorded_once(server, ledg
         statuses = sorted(pool.map(send, range(6)))
     assert statuses == [200] + [409] * 5, statuses
     rows = ledger.read(request_id="retry-storm-1")
-    assert len(rows) == rows["loan_id"].nunique() > 0
+    assert len(rows) == rows["loan_pseudonym"].nunique() > 0

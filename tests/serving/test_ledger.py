@@ -1,8 +1,8 @@
 """The warning ledger on real databases: a SQLite file and a fresh PostgreSQL database.
 
-Nothing is mocked. Round trip, all-or-nothing batches, the unique key and the previous-grade
-lookup run on both backends; concurrency, privacy of the file bytes and the error paths on
-SQLite (and an unreachable PostgreSQL port).
+Nothing is mocked. Round trip, all-or-nothing batches, the unique key, the previous-grade
+lookup, the refusal of an older ledger and the absence of clear ids from what is stored run on
+both backends; concurrency and the error paths on SQLite (and an unreachable PostgreSQL port).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from sqlalchemy import create_engine, text
 from serving.ledger import (
     FEATURE_KEY_COLUMNS,
     LATEST_COLUMNS,
+    LOAN_DOMAIN,
     READ_COLUMNS,
+    TABLE_COLUMNS,
     DuplicateBatchError,
     LedgerError,
     LedgerQuery,
@@ -32,12 +34,19 @@ from serving.ledger import (
     WarningRecord,
     key_from_hex,
     load_or_create_key,
+    metadata,
     pseudonymise,
+    pseudonymise_loan,
 )
 from tests.serving.conftest import TEST_KEY, LedgerFactory
 
 T0 = datetime(2025, 1, 31, 18, 0, 0, 123456, tzinfo=UTC)
 JAN, FEB, MAR = date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 31)
+
+
+def P(loan_id: str) -> str:
+    """The loan's pseudonym under the test key: what the ledger's rows carry."""
+    return pseudonymise_loan(TEST_KEY, loan_id)
 
 
 def make_record(loan_id: str = "L0000001", **changes: Any) -> WarningRecord:
@@ -115,8 +124,11 @@ def test_round_trip_returns_every_field(any_ledger: WarningLedger) -> None:
         assert row.scored_at.tzinfo is not None and row.scored_at.utcoffset() == timedelta(0)
         assert row.scored_at.to_pydatetime() == record.scored_at.astimezone(UTC)
         assert row.as_of == pd.Timestamp(record.as_of)
-        assert row.loan_id == record.loan_id
+        assert (
+            row.loan_pseudonym == P(record.loan_id) == any_ledger.pseudonym_of_loan(record.loan_id)
+        )
         assert row.borrower_pseudonym == pseudonymise(TEST_KEY, record.borrower_id)
+        assert row.borrower_pseudonym == any_ledger.pseudonym_of_borrower(record.borrower_id)
         for name in ("source", "model_name", "model_version", "policy_version", "grade"):
             assert getattr(row, name) == getattr(record, name)
         assert (row.p_s1, row.p_s2, row.p_s3) == (record.p_s1, record.p_s2, record.p_s3)
@@ -139,13 +151,15 @@ def test_duplicate_batch_writes_nothing(any_ledger: WarningLedger) -> None:
     first = [make_record("L0000001"), make_record("L0000002")]
     assert any_ledger.record(first) == 2
 
-    with pytest.raises(LedgerError, match=r"duplicate batch: 1 of its 2 .*'L0000002'") as info:
+    with pytest.raises(
+        LedgerError, match=rf"duplicate batch: 1 of its 2 .*'{P('L0000002')}'"
+    ) as info:
         any_ledger.record([make_record("L0000003"), make_record("L0000002")])
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and "L0000002" not in str(info.value)
     with pytest.raises(DuplicateBatchError, match="duplicate batch: 2 of its 2"):
         any_ledger.record(first)  # a retried write: told apart from a failing database
     assert any_ledger.count() == 2
-    assert any_ledger.read()["loan_id"].tolist() == ["L0000001", "L0000002"]
+    assert any_ledger.read()["loan_pseudonym"].tolist() == [P("L0000001"), P("L0000002")]
 
     # The same loan in another request or on another date is a new record.
     assert any_ledger.record([make_record("L0000002", request_id="req-2")]) == 1
@@ -177,13 +191,15 @@ def test_latest_grades_picks_previous_assessment(any_ledger: WarningLedger) -> N
 
     latest = any_ledger.latest_grades(MAR)
     assert list(latest.columns) == list(LATEST_COLUMNS)
-    assert latest["loan_id"].tolist() == ["L1", "L2", "L3"]
+    assert latest["loan_pseudonym"].tolist() == sorted(P(loan) for loan in ("L1", "L2", "L3"))
+    latest = latest.set_index("loan_pseudonym").loc[[P("L1"), P("L2"), P("L3")]]
     assert latest["grade"].tolist() == ["orange", "blue", "red"]
     assert latest["request_id"].tolist() == ["feb-rerun", "feb", "jan"]
     assert latest["as_of"].tolist() == [pd.Timestamp(FEB), pd.Timestamp(FEB), pd.Timestamp(JAN)]
     assert latest["pd_12m"].tolist() == [0.07, 0.05, 0.05]
 
-    assert any_ledger.latest_grades(MAR, source=None).set_index("loan_id")["grade"]["L2"] == "red"
+    any_source = any_ledger.latest_grades(MAR, source=None).set_index("loan_pseudonym")
+    assert any_source["grade"][P("L2")] == "red"
     assert any_ledger.latest_grades(MAR, loan_ids=["L3"])["grade"].tolist() == ["red"]
     assert any_ledger.latest_grades(FEB)["request_id"].tolist() == ["jan"] * 3
     empty = any_ledger.latest_grades(JAN)
@@ -222,13 +238,15 @@ def test_invalid_record_writes_nothing(
     with pytest.raises(ValueError) as info:
         sqlite_ledger.record(batch)
     message = str(info.value)
-    assert "record 1 (loan_id 'L0000002')" in message and field in message
-    assert "\n" not in message
-    assert sqlite_ledger.read()["loan_id"].tolist() == ["L0000009"]
+    assert f"record 1 (loan_pseudonym '{P('L0000002')}')" in message and field in message
+    assert "\n" not in message and "L0000002" not in message  # messages reach logs
+    assert sqlite_ledger.read()["loan_pseudonym"].tolist() == [P("L0000009")]
 
 
 def test_repeated_key_within_a_batch_is_refused(sqlite_ledger: WarningLedger) -> None:
-    with pytest.raises(ValueError, match=r"record 1 \(loan_id 'L0000001'\): repeats"):
+    with pytest.raises(
+        ValueError, match=rf"record 1 \(loan_pseudonym '{P('L0000001')}'\): repeats"
+    ):
         sqlite_ledger.record([make_record("L0000001"), make_record("L0000001")])
     assert sqlite_ledger.count() == 0
     assert sqlite_ledger.record([]) == 0
@@ -248,19 +266,120 @@ def test_pseudonym_is_keyed_and_stable() -> None:
         pseudonymise(b"short", "B0000001")
 
 
-def test_clear_borrower_id_is_nowhere_in_the_database_file(tmp_path: Path) -> None:
+#: Loans whose ids embed their borrowers' ids, as the simulator's do (L000435501 holds B0004355).
+BORROWERS = [f"BORROWER-{i:05d}" for i in range(50)]
+LOANS = [f"LOAN-OF-{b}-01" for b in BORROWERS]
+
+
+def _record_clear_ids(ledger: WarningLedger) -> None:
+    ledger.record(
+        [make_record(loan, borrower_id=b) for loan, b in zip(LOANS, BORROWERS, strict=True)]
+    )
+    frame = ledger.read()
+    assert set(frame["borrower_pseudonym"]) == {pseudonymise(TEST_KEY, b) for b in BORROWERS}
+    assert set(frame["loan_pseudonym"]) == {P(loan) for loan in LOANS}
+    assert not {"loan_id", "borrower_id"} & set(frame.columns)
+
+
+def test_clear_ids_are_nowhere_in_the_database_file(tmp_path: Path) -> None:
     folder = tmp_path / "ledger"
     ledger = WarningLedger(f"sqlite:///{folder / 'ledger.db'}", TEST_KEY)
-    borrowers = [f"BORROWER-{i:05d}" for i in range(50)]
-    ledger.record([make_record(f"L{i:07d}", borrower_id=b) for i, b in enumerate(borrowers)])
-    frame = ledger.read()
-    assert set(frame["borrower_pseudonym"]) == {pseudonymise(TEST_KEY, b) for b in borrowers}
+    _record_clear_ids(ledger)
     ledger.dispose()
 
     stored = b"".join(path.read_bytes() for path in folder.iterdir())  # db, and -wal if any
-    assert b"BORROWER-" not in stored
+    assert b"BORROWER-" not in stored and b"LOAN-OF-" not in stored
     assert TEST_KEY not in stored and TEST_KEY.hex().encode() not in stored
-    assert pseudonymise(TEST_KEY, borrowers[0]).encode() in stored
+    assert pseudonymise(TEST_KEY, BORROWERS[0]).encode() in stored
+    assert P(LOANS[0]).encode() in stored
+
+
+def test_clear_ids_are_nowhere_in_the_postgresql_tables(ledger_postgres_url: str) -> None:
+    ledger = WarningLedger(ledger_postgres_url, TEST_KEY)
+    engine = create_engine(ledger_postgres_url)
+    try:
+        _record_clear_ids(ledger)
+        with engine.connect() as conn:  # every row of every ledger table, as text
+            stored = "\n".join(
+                text_row
+                for table in ("warning_ledger", "ledger_meta")
+                for text_row in conn.execute(text(f"SELECT CAST(t AS text) FROM {table} t"))
+                .scalars()
+                .all()
+            )
+        assert "BORROWER-" not in stored and "LOAN-OF-" not in stored
+        assert TEST_KEY.hex() not in stored
+        assert P(LOANS[0]) in stored and pseudonymise(TEST_KEY, BORROWERS[0]) in stored
+    finally:
+        ledger.dispose()
+        metadata.drop_all(engine)  # the next PostgreSQL test expects an empty database
+        engine.dispose()
+
+
+def test_loan_pseudonym_is_keyed_stable_and_never_a_borrower_pseudonym() -> None:
+    other_key = bytes(reversed(range(32)))
+    first = pseudonymise_loan(TEST_KEY, "L0000001")
+    assert first == pseudonymise_loan(TEST_KEY, "L0000001")
+    assert len(first) == 64 and int(first, 16) >= 0
+    assert first != pseudonymise_loan(other_key, "L0000001")
+    assert first != pseudonymise_loan(TEST_KEY, "L0000002")
+    # One key, two domains: the loan pseudonym of a string is not its borrower pseudonym, and
+    # no borrower id spells a loan's message (its prefix starts with 0xFF, never in UTF-8).
+    for same in ("L0000001", "B0004355", "", "x" * 64):
+        assert pseudonymise_loan(TEST_KEY, same) != pseudonymise(TEST_KEY, same)
+    assert pseudonymise(TEST_KEY, LOAN_DOMAIN.decode("latin-1") + "L1") != P("L1")
+    with pytest.raises(ValueError, match="at least 16"):
+        pseudonymise_loan(b"short", "L0000001")
+
+
+def test_a_loan_and_a_borrower_of_one_id_get_two_pseudonyms(any_ledger: WarningLedger) -> None:
+    any_ledger.record([make_record("SAME-ID-1", borrower_id="SAME-ID-1")])
+    row = any_ledger.read().iloc[0]
+    assert row["loan_pseudonym"] == any_ledger.pseudonym_of_loan("SAME-ID-1")
+    assert row["borrower_pseudonym"] == any_ledger.pseudonym_of_borrower("SAME-ID-1")
+    assert row["loan_pseudonym"] != row["borrower_pseudonym"]
+
+
+def test_one_loan_is_one_pseudonym_across_requests_and_ledgers_of_one_key(
+    ledger_factory: LedgerFactory, tmp_path: Path
+) -> None:
+    ledger = ledger_factory()
+    ledger.record([make_record("L0000001", request_id="req-1")])
+    ledger.record(
+        [
+            make_record("L0000001", request_id="req-2", as_of=FEB, source="score"),
+            make_record("L0000002", request_id="req-2", as_of=FEB, source="score"),
+        ]
+    )
+    rows = ledger.read(loan_ids=["L0000001"])
+    assert rows["request_id"].tolist() == ["req-1", "req-2"]
+    assert set(rows["loan_pseudonym"]) == {ledger.pseudonym_of_loan("L0000001")}
+    assert len(set(ledger.read()["loan_pseudonym"])) == 2
+
+    elsewhere = WarningLedger(f"sqlite:///{tmp_path / 'elsewhere.db'}", TEST_KEY)
+    elsewhere.record([make_record("L0000001", request_id="req-9")])
+    assert elsewhere.read()["loan_pseudonym"].tolist() == [ledger.pseudonym_of_loan("L0000001")]
+    elsewhere.dispose()
+    other_key = WarningLedger(f"sqlite:///{tmp_path / 'other.db'}", bytes(reversed(range(32))))
+    assert other_key.pseudonym_of_loan("L0000001") != ledger.pseudonym_of_loan("L0000001")
+
+
+def test_a_loan_is_looked_up_by_its_clear_id(any_ledger: WarningLedger) -> None:
+    ledger = any_ledger
+    ledger.record([make_record(f"L{i:07d}") for i in range(5)])  # req-1, JAN
+    ledger.record([make_record("L0000003", request_id="req-2", as_of=FEB, grade="red")])
+    found = ledger.read(loan_ids=["L0000003"])
+    assert found["request_id"].tolist() == ["req-1", "req-2"]
+    assert set(found["loan_pseudonym"]) == {ledger.pseudonym_of_loan("L0000003")}
+    assert ledger.count(LedgerQuery(loan_ids=["L0000003"], as_of=FEB)) == 1
+    features = ledger.read_features(loan_ids=["L0000003", "L0000004"])
+    assert sorted(features["loan_pseudonym"]) == sorted(
+        [P("L0000003"), P("L0000003"), P("L0000004")]
+    )
+    latest = ledger.latest_grades(MAR, loan_ids=["L0000003"])
+    assert latest[["loan_pseudonym", "grade"]].values.tolist() == [[P("L0000003"), "red"]]
+    # The filter takes clear ids (it has the key); a pseudonym is not a loan id.
+    assert ledger.count(loan_ids=[P("L0000003")]) == 0
 
 
 def test_another_key_on_the_same_ledger_is_refused(ledger_factory: LedgerFactory) -> None:
@@ -367,10 +486,10 @@ def test_many_loan_ids_are_queried_in_chunks(sqlite_ledger: WarningLedger) -> No
     wanted = loans[::-1][:1100]  # more than two IN chunks, in reverse order
     frame = sqlite_ledger.read(loan_ids=wanted)
     assert frame["id"].is_monotonic_increasing
-    assert sorted(frame["loan_id"]) == sorted(wanted)
+    assert sorted(frame["loan_pseudonym"]) == sorted(P(loan) for loan in wanted)
     assert sqlite_ledger.count(loan_ids=wanted + wanted[:10]) == 1100
     latest = sqlite_ledger.latest_grades(FEB, loan_ids=wanted)
-    assert latest["loan_id"].tolist() == sorted(wanted)
+    assert latest["loan_pseudonym"].tolist() == sorted(P(loan) for loan in wanted)
 
 
 def test_read_features_expands_columns(sqlite_ledger: WarningLedger) -> None:
@@ -386,7 +505,7 @@ def test_read_features_expands_columns(sqlite_ledger: WarningLedger) -> None:
     )
     frame = sqlite_ledger.read_features()
     assert list(frame.columns) == [*FEATURE_KEY_COLUMNS, "dpd", "area", "sales", "new"]
-    assert frame["loan_id"].tolist() == ["L0000001", "L0000002"]
+    assert frame["loan_pseudonym"].tolist() == [P("L0000001"), P("L0000002")]
     assert frame["model_version"].tolist() == ["3", "4"]
     assert frame["dpd"].dtype == np.float64 and np.isnan(frame.loc[1, "dpd"])
     assert frame["dpd"][0] == 3.0 and np.isnan(frame.loc[0, "new"])
@@ -421,7 +540,7 @@ def test_concurrent_writers_on_sqlite_lose_nothing(tmp_path: Path) -> None:
         worker.join(timeout=60)
     assert not errors, errors[:3]
     assert ledgers[0].count() == threads_n * batches_n == 500
-    assert ledgers[1].read()["loan_id"].nunique() == 500
+    assert ledgers[1].read()["loan_pseudonym"].nunique() == 500
     for ledger in ledgers:
         ledger.dispose()
     engine = create_engine(url)
@@ -476,7 +595,7 @@ def test_schema_mismatch_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     engine = create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE warning_ledger (id INTEGER PRIMARY KEY, loan_id TEXT)"))
+        conn.execute(text("CREATE TABLE warning_ledger (id INTEGER PRIMARY KEY, grade TEXT)"))
     engine.dispose()
     with pytest.raises(LedgerError, match="schema mismatch: table warning_ledger lacks columns"):
         WarningLedger(f"sqlite:///{path}", TEST_KEY).check()
@@ -488,8 +607,52 @@ def test_schema_mismatch_is_refused(tmp_path: Path) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE ledger_meta SET value = '99' WHERE name = 'schema_version'"))
     engine.dispose()
-    with pytest.raises(LedgerError, match="schema version 99, this code writes version 1"):
+    with pytest.raises(LedgerError, match="schema version 99, this code writes version 2"):
         WarningLedger(f"sqlite:///{tmp_path / 'new.db'}", TEST_KEY).check()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_ledger_of_the_older_schema_is_refused_naming_the_fix(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Schema 1 kept loan ids in clear; the ledger has no migrations, so it is refused (one
+    line, what to do) and left exactly as it was, whether marked by its version or its column."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    else:
+        url = request.getfixturevalue("ledger_postgres_url")
+    schema_1 = ["loan_id" if name == "loan_pseudonym" else name for name in TABLE_COLUMNS]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            columns = ", ".join(f"{name} TEXT" for name in schema_1[1:])
+            conn.execute(text(f"CREATE TABLE warning_ledger (id INTEGER PRIMARY KEY, {columns})"))
+            conn.execute(text("CREATE TABLE ledger_meta (name TEXT PRIMARY KEY, value TEXT)"))
+            conn.execute(text("INSERT INTO ledger_meta VALUES ('schema_version', '1')"))
+            conn.execute(text("INSERT INTO warning_ledger (id, loan_id) VALUES (1, 'L000435501')"))
+        for marked_by in ("version", "column"):
+            if marked_by == "column":
+                with engine.begin() as conn:
+                    conn.execute(text("DELETE FROM ledger_meta"))
+            ledger = WarningLedger(url, TEST_KEY)
+            with pytest.raises(LedgerError) as info:
+                ledger.check()
+            message = str(info.value)
+            assert "created by an older version (schema 1: it stores loan ids in clear" in message
+            assert "move it aside or export it" in message and "\n" not in message
+            with pytest.raises(LedgerError, match="older version"):
+                ledger.record([make_record()])
+            ledger.dispose()
+            with engine.connect() as conn:
+                held = conn.execute(text("SELECT id, loan_id FROM warning_ledger")).all()
+                assert [tuple(row) for row in held] == [(1, "L000435501")]
+                assert conn.execute(text("SELECT COUNT(*) FROM ledger_meta")).scalar() == (
+                    1 if marked_by == "version" else 0
+                )
+    finally:
+        if backend == "postgresql":
+            metadata.drop_all(engine)
+        engine.dispose()
 
 
 # --------------------------------------------------------------------------- keys

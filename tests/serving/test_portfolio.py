@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -10,10 +11,13 @@ from typer.testing import CliRunner
 
 from models.grade_policy import GradePolicy
 from serving.cli import app
+from serving.ledger import pseudonymise_loan
 from serving.portfolio import grade_change, migration_matrix, watchlist, with_previous
-from tests.serving.conftest import Served, environment
+from tests.serving.conftest import API_KEYS, TEST_KEY, Served, environment
 
 runner = CliRunner()
+#: What the ledger's ``pseudonym_of_loan`` does, under the test key.
+pseudonym_of = partial(pseudonymise_loan, TEST_KEY)
 
 
 def _book(grades: dict[str, str], pd_12m: dict[str, float] | None = None) -> pd.DataFrame:
@@ -36,6 +40,15 @@ def _book(grades: dict[str, str], pd_12m: dict[str, float] | None = None) -> pd.
     )
 
 
+def _previous(grades: dict[str, str]) -> pd.DataFrame:
+    """A previous run as the ledger's ``latest_grades`` gives it: loans by pseudonym only."""
+    return (
+        _book(grades)
+        .assign(loan_pseudonym=[pseudonym_of(loan) for loan in grades])
+        .drop(columns=["loan_id", "borrower_id"])
+    )
+
+
 def test_grade_change_names_new_equal_up_and_down():
     previous = pd.Series([None, "green", "red", "blue"])
     current = pd.Series(["yellow", "green", "orange", "red"])
@@ -47,17 +60,20 @@ def test_watchlist_keeps_yellow_and_above_most_severe_first():
         {"a": "green", "b": "yellow", "c": "red", "d": "orange", "e": "red"},
         {"a": 0.5, "b": 0.05, "c": 0.3, "d": 0.2, "e": 0.6},
     )
-    previous = _book({"c": "orange", "d": "orange"})
-    watched = watchlist(with_previous(book, previous), GradePolicy())
+    previous = _previous({"c": "orange", "d": "orange"})
+    joined = with_previous(book, previous, pseudonym_of)
+    assert list(joined.columns[: len(book.columns)]) == list(book.columns)  # no pseudonym added
+    assert joined["loan_id"].tolist() == book["loan_id"].tolist()
+    watched = watchlist(joined, GradePolicy())
     assert watched["loan_id"].tolist() == ["e", "c", "d", "b"]
     assert watched["grade_change"].tolist() == ["new", "up 1", "=", "new"]
     assert watched["actions_zh"].str.len().min() > 0
 
 
 def test_migration_matrix_counts_every_loan_once_with_new_and_closed():
-    previous = _book({"a": "green", "b": "yellow", "c": "red"})
+    previous = _previous({"a": "green", "b": "yellow", "c": "red"})
     book = _book({"a": "blue", "b": "yellow", "d": "green"})
-    matrix = migration_matrix(book, previous)
+    matrix = migration_matrix(book, previous, pseudonym_of)
     assert matrix.loc["green", "blue"] == 1
     assert matrix.loc["yellow", "yellow"] == 1
     assert matrix.loc["red", "closed"] == 1
@@ -99,6 +115,8 @@ def test_a_run_writes_book_watchlist_and_migration(served: Served, assessed):
     assert watch["previous_grade"].notna().any()  # May graded most of June's loans
     matrix = pd.read_csv(june / "migration_matrix.csv", index_col=0)
     assert matrix.drop(columns="closed").to_numpy().sum() == len(book)
+    # The book and the matrix join May's run (loans by pseudonym) alike.
+    assert book["previous_grade"].notna().sum() == len(book) - matrix.loc["new"].sum() > 0
     assert "watchlist" in outputs["2025-06"]
 
 
@@ -107,14 +125,46 @@ def test_a_run_is_in_the_ledger_and_matches_the_book(served: Served, assessed):
     from serving.stores import open_ledger
 
     out, _ = assessed
-    book = pd.read_parquet(out / "2025-06" / "scored_book.parquet").set_index("loan_id")
+    book = pd.read_parquet(out / "2025-06" / "scored_book.parquet")
     summary = json.loads((out / "2025-06" / "run.json").read_text())
     with environment(served.environment()):
         ledger = open_ledger(get_serving_settings())
-        rows = ledger.read(request_id=summary["request_id"]).set_index("loan_id")
+        rows = ledger.read(request_id=summary["request_id"]).set_index("loan_pseudonym")
+    book = book.set_index(book["loan_id"].map(ledger.pseudonym_of_loan))
     assert len(rows) == len(book)
     assert (rows.loc[book.index, "p_s3"].to_numpy() == book["pd_12m"].to_numpy()).all()
     assert (rows.loc[book.index, "grade"].to_numpy() == book["grade"].to_numpy()).all()
+
+
+def test_a_loan_is_one_pseudonym_on_the_endpoint_and_in_the_portfolio_run(
+    served: Served, assessed, app_client
+):
+    """Both open the one ledger with the one key: a loan scored by both carries one pseudonym,
+    and a lookup by its clear id finds the rows of both."""
+    from serving.client import score_request
+    from serving.settings import get_serving_settings
+    from serving.stores import open_ledger
+
+    out, _ = assessed
+    june = pd.read_parquet(out / "2025-06" / "scored_book.parquet")
+    borrower = str(june["borrower_id"].iloc[0])
+    body = score_request(served.tables, [borrower], "2025-06", "en")
+    answer = app_client.post("/score", json=body, headers={"X-API-Key": API_KEYS[0]})
+    assert answer.status_code == 200, answer.text
+    loans = [s["loan_id"] for s in answer.json()["scores"]]
+    assert loans and set(loans) <= set(june["loan_id"].astype(str))
+    with environment(served.environment()):
+        ledger = open_ledger(get_serving_settings())
+    try:
+        rows = ledger.read(loan_ids=loans)
+    finally:
+        ledger.dispose()
+    for loan in loans:
+        mine = rows[rows["loan_pseudonym"] == ledger.pseudonym_of_loan(loan)]
+        assert {"portfolio", "score"} <= set(mine["source"]), loan
+        assert answer.json()["request_id"] in set(mine["request_id"])
+    assert set(rows["loan_pseudonym"]) == {ledger.pseudonym_of_loan(loan) for loan in loans}
+    assert set(rows["borrower_pseudonym"]) == {ledger.pseudonym_of_borrower(borrower)}
 
 
 def test_a_month_already_assessed_is_refused_unless_asked_again(served: Served, assessed, tmp_path):
@@ -182,12 +232,12 @@ def test_unvalidated_data_is_refused(served: Served, tmp_path):
 def test_grade_changes_compare_with_the_last_run_only():
     from serving.portfolio_run import previous_run
 
-    older = _book({"a": "red", "b": "green"}).assign(as_of=pd.Timestamp("2025-03-31"))
-    last = _book({"b": "blue", "c": "yellow"}).assign(as_of=pd.Timestamp("2025-05-31"))
-    latest = pd.concat([older[older["loan_id"] == "a"], last], ignore_index=True)
-    previous = previous_run(latest)
-    assert previous["loan_id"].tolist() == ["b", "c"]
-    matrix = migration_matrix(_book({"b": "blue", "c": "red"}), previous)
+    older = _previous({"a": "red", "b": "green"}).assign(as_of=pd.Timestamp("2025-03-31"))
+    last = _previous({"b": "blue", "c": "yellow"}).assign(as_of=pd.Timestamp("2025-05-31"))
+    latest = pd.concat([older[older["loan_pseudonym"] == pseudonym_of("a")], last])
+    previous = previous_run(latest.reset_index(drop=True))
+    assert previous["loan_pseudonym"].tolist() == [pseudonym_of("b"), pseudonym_of("c")]
+    matrix = migration_matrix(_book({"b": "blue", "c": "red"}), previous, pseudonym_of)
     assert matrix["closed"].sum() == 0  # loan "a" closed long ago, not this month
 
 

@@ -58,10 +58,12 @@ def test_a_good_request_is_scored_explained_and_recorded(
         assert all(r["contribution"] > 0 and r["text"] for r in score["reasons"])
     ledger = ledger_of(served)
     rows = ledger.read(request_id=body["request_id"])
-    assert sorted(rows["loan_id"]) == sorted(s["loan_id"] for s in body["scores"])
+    loans = [s["loan_id"] for s in body["scores"]]
+    assert sorted(rows["loan_pseudonym"]) == sorted(map(ledger.pseudonym_of_loan, loans))
     assert set(rows["source"]) == {"score"}
     assert not set(rows["borrower_pseudonym"]) & set(watched_ids)  # never in clear
-    first = rows.set_index("loan_id").loc[body["scores"][0]["loan_id"]]
+    assert not set(rows["loan_pseudonym"]) & set(loans)
+    first = rows.set_index("loan_pseudonym").loc[ledger.pseudonym_of_loan(loans[0])]
     assert first["p_s3"] == body["scores"][0]["pd_12m"]
     assert first["features"]["dpd_now"] is not None and len(first["reasons"]) >= 1
 
