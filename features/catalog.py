@@ -73,6 +73,7 @@ _NATIVE_LEVELS: Final = tuple(
 
 def _signal_family(signal: str, trended: bool) -> tuple[Feature, ...]:
     """The features of one operating signal (``features.families.operating``)."""
+    own: tuple[Feature, ...]
     if trended:
         own = (
             _number(f"{signal}_last", 0, MAX_AMOUNT, nullable=True),
