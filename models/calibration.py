@@ -6,6 +6,13 @@ probability P(S>=k) onto observed frequencies in a later slice that training nev
 isotonic regression (flexible, needs more defaults) or a sigmoid on the raw logit (Platt
 scaling, two parameters). The training script chooses between them by measurement. After
 calibration the cumulative probabilities are made monotone across thresholds again.
+
+``fit`` scores the slice with the estimator itself; ``fit_cumulative`` takes the slice's raw
+P(S>=k) computed elsewhere. Training uses the latter with out-of-fold scores (trees of the same
+settings that never saw those rows' borrowers, ``training.pipeline``): a borrower's calibration
+rows share most of their 12-month outcome window with the same borrower's training rows, so the
+final trees' own scores of them partly know the outcome, and a map fitted on such scores
+understates the PDs of every borrower the trees never saw (docs/training.md, calibration).
 """
 
 from __future__ import annotations
@@ -46,6 +53,25 @@ class CalibratedGradedClassifier(CumulativeClassifierMixin, ClassifierMixin, Bas
 
     def fit(self, X: Any, y: Any) -> CalibratedGradedClassifier:
         """Learn the calibration from a later slice ``X, y`` the estimator never saw."""
+        codes = self._check_target(y)
+        return self._fit_calibrators(self.estimator.predict_cumulative(X), codes)
+
+    def fit_cumulative(self, cumulative: Any, y: Any) -> CalibratedGradedClassifier:
+        """Learn the calibration from raw P(y >= class k) of the slice's rows computed elsewhere
+        (one column per threshold of the estimator, as its ``predict_cumulative`` gives), e.g.
+        out of fold. The estimator is kept as the one that scores; only the map is learnt."""
+        codes = self._check_target(y)
+        raw = np.asarray(cumulative, dtype=float)
+        expected = (codes.size, self.classes_.size - 1)
+        if raw.shape != expected:
+            raise ValueError(f"cumulative has shape {raw.shape}, expected {expected}")
+        if np.isnan(raw).any() or (raw < 0).any() or (raw > 1).any():
+            raise ValueError("cumulative probabilities must lie in [0, 1] with no missing values")
+        return self._fit_calibrators(raw, codes)
+
+    def _check_target(self, y: Any) -> np.ndarray:
+        """Check the method, the estimator and ``y``; set the estimator's classes and input
+        contract; return each row's class code."""
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         check_is_fitted(self.estimator, "estimators_")
@@ -63,8 +89,9 @@ class CalibratedGradedClassifier(CumulativeClassifierMixin, ClassifierMixin, Bas
         unknown = sorted(set(np.unique(y)) - set(self.classes_))
         if unknown:
             raise ValueError(f"calibration target has level(s) unseen in training: {unknown}")
-        codes = np.searchsorted(self.classes_, y)
-        raw = self.estimator.predict_cumulative(X)
+        return np.asarray(np.searchsorted(self.classes_, y))
+
+    def _fit_calibrators(self, raw: np.ndarray, codes: np.ndarray) -> CalibratedGradedClassifier:
         self.calibrators_ = []
         for k in range(raw.shape[1]):
             hit = (codes >= k + 1).astype(int)
@@ -92,7 +119,12 @@ class CalibratedGradedClassifier(CumulativeClassifierMixin, ClassifierMixin, Bas
     def cumulative_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Calibrated ``predict_cumulative`` of rows already converted by ``model_matrix``."""
         check_is_fitted(self, "calibrators_")
-        raw = self.estimator.cumulative_from_matrix(matrix)
+        return self.calibrate_cumulative(self.estimator.cumulative_from_matrix(matrix))
+
+    def calibrate_cumulative(self, cumulative: Any) -> np.ndarray:
+        """Calibrated probabilities of raw P(y >= class k) (the estimator's, or out of fold)."""
+        check_is_fitted(self, "calibrators_")
+        raw = np.asarray(cumulative, dtype=float)
         columns = []
         for k, model in enumerate(self.calibrators_):
             if self.method == "isotonic":

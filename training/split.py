@@ -4,7 +4,8 @@ A credit model is used on months it has never seen, so it is judged that way: sn
 assigned to roles by their as-of month, and a share of borrowers (chosen by a stable hash of the
 borrower id, so the choice does not depend on row order or on which months are loaded) is held
 out for the test window only, so no borrower is both learnt from and tested on. Only labeled rows
-(matured outcome windows) take part; the rest are ``unused``.
+(matured outcome windows) take part; the rest are ``unused``. ``borrower_folds`` numbers
+borrowers into folds the same stable way, for the cross-fitted calibration (``training.pipeline``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ def held_out_borrowers(borrower_ids: pd.Series, share: float, salt: str) -> np.n
     keys = borrower_ids.astype(str) + "|" + salt
     hashed = pd.util.hash_pandas_object(keys, index=False).to_numpy()
     return (hashed % np.uint64(10_000)) < np.uint64(round(share * 10_000))
+
+
+def borrower_folds(borrower_ids: pd.Series, folds: int, salt: str) -> np.ndarray:
+    """Fold number 0..``folds``-1 of each row's borrower, by a stable hash of the borrower id
+    (all rows of a borrower in one fold, whatever the row order or the months loaded)."""
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2, got {folds}")
+    keys = borrower_ids.astype(str) + "|" + salt
+    hashed = pd.util.hash_pandas_object(keys, index=False).to_numpy()
+    return (hashed % np.uint64(folds)).astype(np.int64)
 
 
 def assign_roles(snapshots: pd.DataFrame, plan: SplitPlan) -> pd.Series:

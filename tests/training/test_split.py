@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.split import SplitPlan, assign_roles, held_out_borrowers
+from training.split import SplitPlan, assign_roles, borrower_folds, held_out_borrowers
 
 
 def _snapshots(n_borrowers: int = 400) -> pd.DataFrame:
@@ -47,3 +47,17 @@ def test_plans_with_months_out_of_order_are_refused():
         SplitPlan(train_until="2024-01", calibrate_until="2023-12")
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         SplitPlan(train_until="2023-01", calibrate_until="2023-06", test_borrower_share=1.0)
+
+
+def test_borrower_folds_keep_a_borrower_together_and_do_not_depend_on_row_order():
+    ids = pd.Series([f"B{i:07d}" for i in range(9_000)])
+    folds = borrower_folds(ids, 3, "s")
+    assert set(folds) == {0, 1, 2}
+    assert np.abs(np.bincount(folds) / ids.size - 1 / 3).max() < 0.02
+    shuffled = ids.sample(frac=1.0, random_state=1)
+    np.testing.assert_array_equal(borrower_folds(shuffled, 3, "s"), folds[shuffled.index])
+    repeated = pd.concat([ids, ids], ignore_index=True)  # a borrower's monthly rows
+    np.testing.assert_array_equal(borrower_folds(repeated, 3, "s"), np.tile(folds, 2))
+    assert not np.array_equal(borrower_folds(ids, 3, "other salt"), folds)
+    with pytest.raises(ValueError, match="at least 2"):
+        borrower_folds(ids, 1, "s")

@@ -1,0 +1,78 @@
+"""Calibration from scores computed elsewhere (out of fold) is the same map as from the
+estimator's own, and serves through the estimator unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.calibration import CalibratedGradedClassifier
+from models.graded import GradedWarningClassifier
+
+
+def _rows(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"dpd": rng.integers(0, 120, n), "utilisation": rng.random(n)})
+    score = frame["dpd"] / 40 + 2 * frame["utilisation"] + rng.normal(0, 0.8, n)
+    return frame, np.digitize(score, [1.5, 2.5, 3.5])
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X_train, y_train = _rows(800, 0)
+    X_cal, y_cal = _rows(600, 1)
+    base = GradedWarningClassifier(n_estimators=30, min_child_samples=10).fit(X_train, y_train)
+    return base, X_cal, y_cal
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_fit_on_the_estimators_own_scores_is_fit(fitted, method):
+    base, X, y = fitted
+    direct = CalibratedGradedClassifier(base, method).fit(X, y)
+    given = CalibratedGradedClassifier(base, method).fit_cumulative(base.predict_cumulative(X), y)
+    np.testing.assert_array_equal(given.predict_cumulative(X), direct.predict_cumulative(X))
+    assert given.estimator is base
+    assert list(given.feature_names_in_) == ["dpd", "utilisation"]
+    np.testing.assert_array_equal(given.classes_, base.classes_)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_calibrate_cumulative_is_the_map_predict_applies(fitted, method):
+    base, X, y = fitted
+    model = CalibratedGradedClassifier(base, method).fit(X, y)
+    np.testing.assert_array_equal(
+        model.calibrate_cumulative(base.predict_cumulative(X)), model.predict_cumulative(X)
+    )
+    matrix = model.model_matrix(X)
+    np.testing.assert_array_equal(model.cumulative_from_matrix(matrix), model.predict_cumulative(X))
+
+
+def test_the_map_comes_from_the_given_scores_not_the_estimators(fitted):
+    base, X, y = fitted
+    own = base.predict_cumulative(X)
+    # Scores of the same rows by trees that knew less: a different map for the same estimator.
+    other = GradedWarningClassifier(n_estimators=5, min_child_samples=50).fit(*_rows(800, 2))
+    model = CalibratedGradedClassifier(base, "sigmoid").fit_cumulative(
+        other.predict_cumulative(X), y
+    )
+    reference = CalibratedGradedClassifier(base, "sigmoid").fit_cumulative(own, y)
+    assert not np.allclose(model.calibrate_cumulative(own), reference.calibrate_cumulative(own))
+
+
+def test_fit_cumulative_refuses_scores_that_do_not_fit_the_slice(fitted):
+    base, X, y = fitted
+    raw = base.predict_cumulative(X)
+    calibrator = CalibratedGradedClassifier(base)
+    with pytest.raises(ValueError, match=r"cumulative has shape \(599, 3\), expected \(600, 3\)"):
+        calibrator.fit_cumulative(raw[1:], y)
+    with pytest.raises(ValueError, match="expected"):
+        calibrator.fit_cumulative(raw[:, :2], y)
+    broken = raw.copy()
+    broken[0, 0] = np.nan
+    with pytest.raises(ValueError, match="no missing values"):
+        calibrator.fit_cumulative(broken, y)
+    with pytest.raises(ValueError, match="calibration slice is empty"):
+        calibrator.fit_cumulative(raw[:0], y[:0])
+    with pytest.raises(ValueError, match="unseen in training"):
+        calibrator.fit_cumulative(raw, y + 7)
