@@ -323,7 +323,8 @@ def render_model_card(card: ModelCard) -> str:
         *_windows(card),
         "",
         f"Probabilities are calibrated with the **{card.calibration_method}** method on the "
-        "calibration window (chosen by Brier score on borrowers held out of that fit).",
+        "calibration window, scored out of fold (by trees that never saw the borrower), the "
+        "method chosen by Brier score on borrowers held out of that fit.",
         "",
         *_metrics(card),
         "",
