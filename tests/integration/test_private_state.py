@@ -36,8 +36,7 @@ def test_state_under_ews_home_is_private(tmp_path):
     home = tmp_path / "home"
     book = home / "data" / "portfolio"
     _run(home, "ews-data", "simulate", "-n", "400", "-m", "30", "--seed", "3", "--out", str(book))
-    _run(home, "ews-train", "fit", "--data", str(book), "--n-estimators", "10")
-    _run(home, "ews-train", "promote")
+    _run(home, "ews-train", "fit", "--data", str(book), "--n-estimators", "10", "--promote")
     _run(
         home,
         *("ews-serve", "score-portfolio", "--data", str(book), "--as-of", "2025-03"),
