@@ -20,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from features.party_index import INPUT_COLUMNS, PartyIndexUnifier
 from models.calibration import CalibratedGradedClassifier
 from models.graded import GradedWarningClassifier
+from tests.models.graded_cases import prefit_and_later_slice
 
 
 @pytest.fixture(scope="module")
@@ -136,27 +137,9 @@ def test_unifier_names_the_columns_it_needs(ratings):
 # -- the calibrated graded classifier ----------------------------------------------------------
 
 
-def _graded_rows(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """Rows with severities 0-2 rising with ``dpd``, and a categorical column."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "dpd": rng.gamma(1.0, 10.0, n),
-            "utilisation": rng.uniform(0, 1, n),
-            "sector": pd.Categorical(rng.choice(["farm", "retail", "works"], n)),
-        }
-    )
-    score = frame["dpd"] / 10 + frame["utilisation"] + rng.normal(0, 1, n)
-    return frame, np.digitize(score, [1.5, 3.0])
-
-
 @pytest.fixture(scope="module")
 def slices():
-    """A graded classifier fitted on earlier rows, and a later slice to calibrate on."""
-    X_train, y_train = _graded_rows(600, 0)
-    X_cal, y_cal = _graded_rows(400, 1)
-    base = GradedWarningClassifier(n_estimators=30, min_child_samples=10).fit(X_train, y_train)
-    return base, X_cal, y_cal
+    return prefit_and_later_slice(600, 400)
 
 
 @pytest.mark.parametrize("method", ["isotonic", "sigmoid"])

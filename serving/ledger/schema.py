@@ -145,6 +145,12 @@ READ_COLUMNS: Final = (
     "reasons",
     "notes",
 )
+#: Columns read back as Python objects (text and JSON): every read column of no other type.
+OBJECT_COLUMNS: Final = tuple(
+    c
+    for c in READ_COLUMNS
+    if c not in ("id", "scored_at", "as_of", "p_s1", "p_s2", "p_s3", "pd_12m", "stage_hint")
+)
 #: Leading columns of ``WarningLedger.read_features``; the features follow.
 FEATURE_KEY_COLUMNS: Final = ("loan_pseudonym", "as_of", "scored_at", "model_version")
 #: Columns of ``WarningLedger.latest_grades``, in order.

@@ -39,6 +39,7 @@ from serving.ledger.records import WarningRecord, table_rows
 from serving.ledger.schema import (
     FEATURE_KEY_COLUMNS,
     LATEST_COLUMNS,
+    OBJECT_COLUMNS,
     OLDER_SCHEMAS,
     READ_COLUMNS,
     SCHEMA_VERSION,
@@ -454,21 +455,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for name in ("p_s1", "p_s2", "p_s3", "pd_12m"):
         if name in frame:
             frame[name] = frame[name].astype("float64")
-    for name in frame.columns.intersection(
-        [
-            "request_id",
-            "loan_pseudonym",
-            "borrower_pseudonym",
-            "source",
-            "model_name",
-            "model_version",
-            "policy_version",
-            "grade",
-            "features",
-            "reasons",
-            "notes",
-        ]
-    ):
+    for name in frame.columns.intersection(list(OBJECT_COLUMNS)):
         frame[name] = frame[name].astype(object)
     return frame
 

@@ -4,26 +4,16 @@ estimator's own, and serves through the estimator unchanged."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from models.calibration import CalibratedGradedClassifier
 from models.graded import GradedWarningClassifier
-
-
-def _rows(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"dpd": rng.integers(0, 120, n), "utilisation": rng.random(n)})
-    score = frame["dpd"] / 40 + 2 * frame["utilisation"] + rng.normal(0, 0.8, n)
-    return frame, np.digitize(score, [1.5, 2.5, 3.5])
+from tests.models.graded_cases import graded_rows, prefit_and_later_slice
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    X_train, y_train = _rows(800, 0)
-    X_cal, y_cal = _rows(600, 1)
-    base = GradedWarningClassifier(n_estimators=30, min_child_samples=10).fit(X_train, y_train)
-    return base, X_cal, y_cal
+    return prefit_and_later_slice(800, 600)
 
 
 @pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
@@ -33,7 +23,7 @@ def test_fit_on_the_estimators_own_scores_is_fit(fitted, method):
     given = CalibratedGradedClassifier(base, method).fit_cumulative(base.predict_cumulative(X), y)
     np.testing.assert_array_equal(given.predict_cumulative(X), direct.predict_cumulative(X))
     assert given.estimator is base
-    assert list(given.feature_names_in_) == ["dpd", "utilisation"]
+    assert list(given.feature_names_in_) == ["dpd", "utilisation", "sector"]
     np.testing.assert_array_equal(given.classes_, base.classes_)
 
 
@@ -52,7 +42,7 @@ def test_the_map_comes_from_the_given_scores_not_the_estimators(fitted):
     base, X, y = fitted
     own = base.predict_cumulative(X)
     # Scores of the same rows by trees that knew less: a different map for the same estimator.
-    other = GradedWarningClassifier(n_estimators=5, min_child_samples=50).fit(*_rows(800, 2))
+    other = GradedWarningClassifier(n_estimators=5, min_child_samples=50).fit(*graded_rows(800, 2))
     model = CalibratedGradedClassifier(base, "sigmoid").fit_cumulative(
         other.predict_cumulative(X), y
     )
@@ -64,10 +54,10 @@ def test_fit_cumulative_refuses_scores_that_do_not_fit_the_slice(fitted):
     base, X, y = fitted
     raw = base.predict_cumulative(X)
     calibrator = CalibratedGradedClassifier(base)
-    with pytest.raises(ValueError, match=r"cumulative has shape \(599, 3\), expected \(600, 3\)"):
+    with pytest.raises(ValueError, match=r"cumulative has shape \(599, 2\), expected \(600, 2\)"):
         calibrator.fit_cumulative(raw[1:], y)
     with pytest.raises(ValueError, match="expected"):
-        calibrator.fit_cumulative(raw[:, :2], y)
+        calibrator.fit_cumulative(raw[:, :1], y)
     broken = raw.copy()
     broken[0, 0] = np.nan
     with pytest.raises(ValueError, match="no missing values"):
