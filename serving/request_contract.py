@@ -29,8 +29,9 @@ A request is a window, not a book, which changes three things:
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -57,18 +58,22 @@ NOTED_NOT_REFUSED = frozenset(
 SHOWN = 20
 
 
+#: The request path of every row of the request's tables, by table, made on demand.
+Paths = Callable[[], Mapping[str, Sequence[str]]]
+
+
 class RequestError(ValueError):
     """A request that passed its schema but cannot be scored; the message names the fields."""
 
 
-def request_problems(
-    tables: dict[str, pd.DataFrame], paths: dict[str, list[str]], as_of: date
-) -> list[str]:
+def request_problems(tables: dict[str, pd.DataFrame], paths: Paths, as_of: date) -> list[str]:
     """Every contract rule the request's tables break and every loan with statements missing
-    from its window, each naming request paths (``paths[table][row]``), never ids."""
+    from its window, each naming request paths (``paths()[table][row]``), never ids. ``paths``
+    is called only if there is a problem to word: a good request never builds them."""
+    paths = cache(paths)
     problems = list(_rule_problems(tables, paths))
     problems += [
-        f"{paths['loans'][row]}: its statements for {_months_text(months)} are missing "
+        f"{paths()['loans'][row]}: its statements for {_months_text(months)} are missing "
         f"(send every monthly statement of the last {HISTORY_MONTHS} months up to as_of, "
         "from the first instalment or up to the loan's ending statement)"
         for row, months in missing_statements(tables, as_of).items()
@@ -76,9 +81,7 @@ def request_problems(
     return problems
 
 
-def refuse_broken_history(
-    tables: dict[str, pd.DataFrame], paths: dict[str, list[str]], as_of: date
-) -> None:
+def refuse_broken_history(tables: dict[str, pd.DataFrame], paths: Paths, as_of: date) -> None:
     """``RequestError`` naming the first ``SHOWN`` problems, if there is any."""
     problems = request_problems(tables, paths, as_of)
     if problems:
@@ -86,7 +89,7 @@ def refuse_broken_history(
         raise RequestError("; ".join(problems[:SHOWN]) + more)
 
 
-def _rule_problems(tables: dict[str, pd.DataFrame], paths: dict[str, list[str]]) -> Iterator[str]:
+def _rule_problems(tables: dict[str, pd.DataFrame], paths: Paths) -> Iterator[str]:
     report = validate_tables(tables)
     for violation in report.violations:
         if violation.rule in WINDOW_EXEMPT_RULES:
@@ -96,9 +99,7 @@ def _rule_problems(tables: dict[str, pd.DataFrame], paths: dict[str, list[str]])
         yield from _worded(violation, tables, paths)
 
 
-def _worded(
-    violation: Violation, tables: dict[str, pd.DataFrame], paths: dict[str, list[str]]
-) -> Iterator[str]:
+def _worded(violation: Violation, tables: dict[str, pd.DataFrame], paths: Paths) -> Iterator[str]:
     """A violation as request paths: one line per offending record, ids left out."""
     column = f".{violation.column}" if violation.column else ""
     what = violation.description or violation.rule
@@ -106,13 +107,13 @@ def _worded(
     if frame is None or not violation.keys:
         yield f"{violation.table}{column}: {what} [{violation.rule}]"
         return
-    where = _path_of_key(frame, violation.table, paths[violation.table])
+    where = _path_of_key(frame, violation.table, paths()[violation.table])
     for key in violation.keys:
         path = where.get(key, violation.table)
         yield f"{path}{column}: {what} [{violation.rule}]"
 
 
-def _path_of_key(frame: pd.DataFrame, table: str, paths: list[str]) -> dict[str, str]:
+def _path_of_key(frame: pd.DataFrame, table: str, paths: Sequence[str]) -> dict[str, str]:
     """Request path of each row by its rendered key (keys of a request are unique: repeats
     are refused by its schema first)."""
     keys = render_keys(frame, table, np.ones(len(frame), dtype=bool))

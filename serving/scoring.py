@@ -211,7 +211,7 @@ def snapshots_from_history(
     ``RequestError`` if the history breaks the raw-table contract or leaves statements out
     (``serving.request_contract``)."""
     tables = history_tables(histories)
-    refuse_broken_history(tables, record_paths(histories), as_of)
+    refuse_broken_history(tables, lambda: record_paths(histories), as_of)
     month = pd.Period(as_of, freq="M")
     return build_snapshots(tables, [month], bundle.unifier, with_labels=False)
 

@@ -291,4 +291,4 @@ def test_a_whole_book_cut_as_requests_breaks_no_rule(served, month, day):
     as_of = period.end_time if day == "end" else period.start_time + pd.Timedelta(days=14)
     cut = recent_history(served.tables, as_of.to_period("M"))
     paths = {table: [f"{table}.{i}" for i in range(len(frame))] for table, frame in cut.items()}
-    assert request_problems(cut, paths, as_of.date()) == []
+    assert request_problems(cut, lambda: paths, as_of.date()) == []
