@@ -70,16 +70,18 @@ class LatentParams(_Frozen):
 
 
 class HazardParams(_Frozen):
-    """Delinquency transitions (see ``transitions.py``)."""
+    """Delinquency transitions and what happens to a non-performing loan (``transitions.py``)."""
 
     miss_intercept: dict[str, float] = Field(
         default={
-            "private_enterprise": -5.15,
-            "social_organization": -5.55,
-            "individual_entrepreneur": -4.5,
-            "farmer": -4.35,
+            "private_enterprise": -4.2,
+            "social_organization": -4.7,
+            "individual_entrepreneur": -3.8,
+            "farmer": -3.65,
         },
-        description="Logit of missing an instalment from current at capacity 0, by type.",
+        description="Logit of missing an instalment from current at capacity 0, by type. Set "
+        "for an approved (screened) book: selection by the application score removes the "
+        "weakest applicants, so the same hazards on everyone would default more.",
     )
     size_shift: dict[str, float] = Field(
         default={"micro": 0.25, "small": 0.0, "medium": -0.25},
@@ -88,35 +90,72 @@ class HazardParams(_Frozen):
     young_firm_shift: float = Field(0.30, description="Founded less than 3 years before the loan.")
     outside_pilot_shift: float = Field(0.10, description="Borrowers outside the six pilot areas.")
     miss_slope: float = Field(0.85, description="How strongly capacity lowers the miss hazard.")
-    roll_intercept: tuple[float, ...] = Field(
-        (-1.9, -0.6, 0.3, 1.3, 1.5, 1.7),
-        description="Logit of rolling one bucket further from k = 1..6 months past due.",
+    roll_intercept: tuple[float, float, float] = Field(
+        (-1.9, -0.6, 0.3),
+        description="Logit of rolling one bucket further from k = 1..3 months past due "
+        "(rolling from k = 3 is reaching 90+ DPD).",
     )
     roll_slope: float = 0.6
-    cure_share: tuple[float, ...] = Field(
-        (0.80, 0.45, 0.30, 0.20, 0.15, 0.10),
-        description="Of the mass that does not roll, the share paying all arrears, k = 1..6.",
+    cure_share: tuple[float, float, float] = Field(
+        (0.80, 0.45, 0.30),
+        description="Of the mass that does not roll, the share paying all arrears, k = 1..3.",
     )
-    back_share: tuple[float, ...] = Field(
-        (0.0, 0.30, 0.30, 0.25, 0.25, 0.25),
+    back_share: tuple[float, float, float] = Field(
+        (0.0, 0.30, 0.30),
         description="Of the mass that does not roll, the share paying two instalments (k -> k-1).",
     )
-    restructure_prob: float = Field(
-        0.04, description="Monthly chance a 60+ DPD loan is restructured for distress."
+    npl_cure_intercept: float = Field(
+        -4.4,
+        description="Logit of a non-performing loan (90+ DPD) paying all its arrears in a month "
+        "at capacity 0 (about 1.2%): cures from collections are rare.",
     )
-    charge_off_months: int = Field(7, description="Months past due at which a loan is charged off.")
+    npl_cure_slope: float = Field(0.6, description="How strongly capacity raises that cure.")
+    restructure_prob: float = Field(
+        0.04,
+        ge=0.0,
+        le=1.0,
+        description="Monthly chance a loan 60-89 DPD is restructured for distress.",
+    )
+    npl_restructure_prob: float = Field(
+        0.015,
+        ge=0.0,
+        le=1.0,
+        description="Monthly chance a non-performing loan (90+ DPD) is restructured: once in "
+        "collections, fewer borrowers can still service a restructured plan.",
+    )
+    write_off_months: int = Field(
+        24,
+        ge=5,
+        le=120,
+        description="Months past due at which a non-performing loan is written off (status "
+        "charged_off): the bank's policy period. Chinese banks often hold bad loans 1-3 years, "
+        "until recovery is exhausted, before writing them off.",
+    )
+    recovery_prob: float = Field(
+        0.20,
+        ge=0.0,
+        le=1.0,
+        description="Monthly chance collections recover part of a 90+ DPD loan.",
+    )
+    recovery_share: tuple[float, float] = Field(
+        (0.02, 0.08),
+        description="A recovery pays this fraction (uniform range) of the outstanding balance; it "
+        "reduces the balance, not the arrears (the loan has been called).",
+    )
     evergreen_prob: float = Field(
         0.35,
         description="Chance a loan 1-89 DPD at maturity is renewed anyway (借新还旧), "
         "which hides its arrears.",
     )
-    renew_intercept: float = 1.0
+    renew_intercept: float = Field(
+        1.0, description="Logit of a borrower asking to renew a current loan at maturity."
+    )
     renew_slope: float = 1.0
     return_prob: float = Field(0.35, description="Chance a borrower who repaid comes back later.")
 
 
 class BookParams(_Frozen):
-    """Loan terms."""
+    """Loan terms, and the bank's risk-based approval, pricing and line size."""
 
     term_choices: tuple[int, ...] = (12, 24, 36)
     term_probs: dict[str, tuple[float, ...]] = {
@@ -125,28 +164,74 @@ class BookParams(_Frozen):
         "individual_entrepreneur": (0.6, 0.3, 0.1),
         "farmer": (0.6, 0.3, 0.1),
     }
-    median_amount: dict[str, dict[str, float]] = {
-        "private_enterprise": {"micro": 1.0e6, "small": 3.0e6, "medium": 6.0e6},
-        "social_organization": {"micro": 0.4e6, "small": 1.0e6, "medium": 2.0e6},
-        "individual_entrepreneur": {"micro": 0.2e6, "small": 0.35e6, "medium": 0.6e6},
-        "farmer": {"micro": 0.1e6, "small": 0.2e6, "medium": 0.3e6},
-    }
+    median_amount: dict[str, dict[str, float]] = Field(
+        default={
+            "private_enterprise": {"micro": 1.0e6, "small": 3.0e6, "medium": 6.0e6},
+            "social_organization": {"micro": 0.4e6, "small": 1.0e6, "medium": 2.0e6},
+            "individual_entrepreneur": {"micro": 0.2e6, "small": 0.35e6, "medium": 0.6e6},
+            "farmer": {"micro": 0.1e6, "small": 0.2e6, "medium": 0.3e6},
+        },
+        description="Median line of an applicant with application score 0, by type and size.",
+    )
     amount_log_sd: float = 0.45
+    amount_score_slope: float = Field(
+        0.30,
+        description="Line size = median x exp(slope x score + noise): better scores get larger "
+        "lines; a renewal moves the previous line by exp(slope x change in score).",
+    )
+    max_amount: float = Field(10_000_000.0, description="Inclusive-loan ceiling of any line.")
     red_cap_individual: float = Field(
         300_000.0, description="Red Financial Credit line cap for Party members and farmers."
     )
-    ordinary_rate: dict[str, float] = {
-        "private_enterprise": 0.050,
-        "social_organization": 0.046,
-        "individual_entrepreneur": 0.062,
-        "farmer": 0.058,
-    }
+    ordinary_rate: dict[str, float] = Field(
+        default={
+            "private_enterprise": 0.050,
+            "social_organization": 0.046,
+            "individual_entrepreneur": 0.062,
+            "farmer": 0.058,
+        },
+        description="Ordinary rate of an applicant with application score 0, by type.",
+    )
+    rate_score_slope: float = Field(
+        0.30,
+        description="Risk-based spread: rate x exp(-slope x score), about a third dearer one "
+        "score sd below 0.",
+    )
+    rate_log_sd: float = Field(0.04, description="Rate noise the score does not explain.")
     red_discount: tuple[float, float] = Field(
         (0.80, 0.92), description="Red Financial Credit rate as a fraction of the ordinary rate."
     )
     red_share_if_affiliated: float = 0.85
     first_origination_skew: float = Field(
-        1.6, description="u**skew spreads first originations over the window, more early."
+        1.6, description="u**skew spreads first applications over the window, more early."
+    )
+    score_credit_corr: float = Field(
+        0.80,
+        gt=0.0,
+        lt=1.0,
+        description="Correlation of the application score with the applicant's creditworthiness "
+        "c at the application month (a bank's scorecard reads credit with noise).",
+    )
+    score_credit_scale: float = Field(
+        1.2,
+        gt=0.0,
+        description="Standard deviation of c in the default configuration; the score is "
+        "corr x c / scale + sqrt(1 - corr^2) x noise, so it has unit variance.",
+    )
+    approval_cutoff: float = Field(
+        -1.0,
+        description="First loans, returns and re-applications are approved above this score "
+        "(about 80% of applicants).",
+    )
+    renewal_cutoff: float = Field(
+        -1.6,
+        description="Renewals of a performing loan are approved above this score (most are).",
+    )
+    reapply_prob: float = Field(
+        0.5, ge=0.0, le=1.0, description="Chance a rejected applicant applies again later."
+    )
+    reapply_gap: tuple[int, int] = Field(
+        (3, 12), description="Months (uniform, inclusive) before a rejected applicant re-applies."
     )
 
 

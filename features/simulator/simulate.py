@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.schemas import add_months
-from features.simulator.book import Book, simulate_book
+from features.simulator.book import Book, applications_frame, simulate_book
 from features.simulator.calendar import Calendar, days_to_datetime
 from features.simulator.config import SimulationConfig
 from features.simulator.events import draw_events
@@ -198,6 +198,7 @@ def simulate_portfolio(
     step("loans and repayments")
     book = simulate_book(pop, latent, calendar, cfg.hazard, cfg.book, rngs["book"])
     loans, repayments, loan_index = _loan_tables(book, borrower_ids)
+    applications = applications_frame(book.applications, borrower_ids, calendar)
 
     step("ground truth")
     om = book.open_months
@@ -269,5 +270,6 @@ def simulate_portfolio(
             "loan_months": loan_months,
             "oracle_point_in_time": point_in_time,
             "borrowers": truth_borrowers,
+            "applications": applications,
         },
     )

@@ -27,6 +27,7 @@ from features.simulator.transitions import (
     evergreen_probability,
     miss_probability,
     next_state_probabilities,
+    npl_cure_probability,
     restructure_probability,
     roll_probabilities,
     severity_of_state,
@@ -62,7 +63,8 @@ def advance_month(
     Returns the mass of each transient cell after the month and adds what is absorbed this
     month to ``closed`` (rows x 3, by worst severity) and ``bad`` (S3) in place. ``inst`` is the
     instalment number of the month. This is the generic form, built on the same
-    ``next_state_probabilities`` the book samples from, for any starting state 0..6.
+    ``next_state_probabilities`` the book samples from, for any open starting state: a loan
+    90+ DPD (k >= 4, possibly for many months) either cures or stays in S3.
     """
     n = z.shape[0]
     due_now = inst <= term
@@ -71,9 +73,10 @@ def advance_month(
     p_restructure = restructure_probability(np.full(n, RESTRUCTURE_FROM), params)
     p_miss = miss_probability(z, intercept, params)
     p_roll = roll_probabilities(z, params)
+    p_cure = npl_cure_probability(z, params)
     new = {cell: np.zeros(n) for cell in _CELLS}
     for k, w, weight in sources:
-        probs = next_state_probabilities(k, p_miss, p_roll, due_now, params)
+        probs = next_state_probabilities(k, p_miss, p_roll, p_cure, due_now, params)
         for k_next, prob in probs.items():
             flow = weight * prob
             if k_next >= DEFAULT_STATE:
@@ -178,8 +181,9 @@ def propagate_paths(
     The same law as ``advance_month``, written out cell by cell for the seven transient cells
     so that rows x paths run through a few dozen float32 array operations a month and no
     ``exp``: the point-in-time oracle propagates every loan-month along many paths, and the
-    generic form is too slow for that. Rolling from k = 3 is absorbed into S3, so only the first
-    three roll hazards matter. Probabilities are averaged over paths, never the paths
+    generic form is too slow for that. Rolling from k = 3 is absorbed into S3, so only the three
+    roll hazards of the ladder matter (and a cure from 90+ DPD only in the shared first
+    month). Probabilities are averaged over paths, never the paths
     themselves: the ladder is nonlinear in capacity. A test checks this against ``_propagate``.
     """
     rows, paths = miss_odds.shape[1:]
