@@ -275,8 +275,14 @@ def summary(
         Path | None, typer.Argument(help="Portfolio folder (default: $EWS_HOME/data/portfolio).")
     ] = None,
 ) -> None:
-    """Sizes and realised 12-month default rates by segment of a *validated* book."""
-    from features.summary import SEGMENTS, compute_default_rates, performing_outcomes
+    """Sizes, the 12-month default flow and the NPL stock by segment of a *validated* book."""
+    from features.summary import (
+        SEASONED_MONTHS,
+        SEGMENTS,
+        compute_default_rates,
+        compute_npl_stock,
+        performing_outcomes,
+    )
 
     directory = directory or _default_out()
     tables = load_or_exit(directory)
@@ -297,5 +303,23 @@ def summary(
                 f"{row.n_months:,}",
                 f"{row.missed_rate:.2%}",
                 f"{row.default_rate:.2%}",
+            )
+        console.print(table)
+    for segment in (None, *SEGMENTS):
+        stock = compute_npl_stock(tables, segment)
+        title = "whole book" if segment is None else f"by {segment}"
+        table = Table(
+            title=f"NPL stock: open loans 90+ DPD at month end, last {SEASONED_MONTHS} months, "
+            f"{title}",
+            show_edge=False,
+        )
+        for col in ("segment", "open loan-month-ends", "NPL ratio (count)", "NPL ratio (balance)"):
+            table.add_column(col, justify="left" if col == "segment" else "right")
+        for row in stock.itertuples():
+            table.add_row(
+                str(row.Index),
+                f"{row.open_loans:,}",
+                f"{row.npl_count_ratio:.2%}",
+                f"{row.npl_balance_ratio:.2%}",
             )
         console.print(table)

@@ -73,6 +73,7 @@ def test_validate_and_summary_on_a_good_and_a_broken_book(tmp_path):
     summary = runner.invoke(app, ["summary", str(out)])
     assert summary.exit_code == 0, summary.output
     assert "default (S3) rate" in summary.output and "farmer" in summary.output
+    assert "NPL ratio (count)" in summary.output and "NPL ratio (balance)" in summary.output
 
     loans = pd.read_parquet(out / "loans.parquet")
     loans.loc[[3, 7], "amount"] = -1.0

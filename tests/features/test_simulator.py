@@ -11,9 +11,10 @@ import pytest
 
 from features.labels import build_outcomes
 from features.simulator import Scenario, ScenarioError, Shock, load_scenario, simulate_portfolio
-from features.simulator.calibration import BASE_RATE_BANDS
+from features.simulator.calibration import BASE_RATE_BANDS, NPL_STOCK_BANDS
+from features.simulator.config import HazardParams, SimulationConfig
 from features.simulator.report import write_simulation
-from features.summary import compute_default_rates, performing_outcomes
+from features.summary import compute_default_rates, compute_npl_stock, performing_outcomes
 
 SEED = 20261127
 
@@ -77,9 +78,109 @@ def test_base_rates_inside_documented_bands(book):
     assert by_type["individual_entrepreneur"] > by_type["private_enterprise"]
 
 
+def test_npl_stock_inside_documented_bands_and_ordered_by_type(book):
+    whole = compute_npl_stock(book.tables).loc["all"]
+    by_type = compute_npl_stock(book.tables, "borrower_type")
+    for measure in ("count", "balance"):
+        column = f"npl_{measure}_ratio"
+        bands = NPL_STOCK_BANDS[measure]
+        lo, hi = bands["all"]
+        assert lo <= whole[column] <= hi, (measure, whole[column])
+        for segment in ("private_enterprise", "individual_entrepreneur", "farmer"):
+            lo, hi = bands[segment]
+            assert lo <= by_type.loc[segment, column] <= hi, (measure, segment)
+        for segment in ("individual_entrepreneur", "farmer"):
+            assert by_type.loc[segment, column] > by_type.loc["private_enterprise", column]
+    # Bad loans stay on the books: the stock is of the order of a year's flow, not a month's.
+    flow = compute_default_rates(performing_outcomes(book.tables)).loc["all", "default_rate"]
+    assert whole["npl_count_ratio"] > 0.6 * flow
+
+
+def _loan_default(tables) -> pd.DataFrame:
+    """Loans with whether they were ever 90+ DPD, charged off or restructured."""
+    rep = tables["repayments"]
+    bad = (rep["dpd"] >= 90) | rep["status"].astype(str).isin(["charged_off", "restructured"])
+    defaulted = set(rep.loc[bad, "loan_id"].astype(str))
+    loans = tables["loans"].astype({"loan_id": str, "borrower_id": str})
+    borrowers = tables["borrowers"].astype({"borrower_id": str})
+    loans = loans.merge(borrowers[["borrower_id", "borrower_type", "size"]], on="borrower_id")
+    return loans.assign(defaulted=loans["loan_id"].isin(defaulted))
+
+
+def test_rate_and_size_carry_risk_and_red_credit_is_cheaper(book):
+    loans = _loan_default(book.tables)
+    assert np.corrcoef(loans["annual_rate"], loans["defaulted"])[0, 1] > 0.1
+    # Line size follows the score: within type and size, larger lines go to better credit.
+    credit = book.truth["borrowers"].set_index("borrower_id")["base_credit"]
+    log_amount = np.log(loans["amount"])
+    relative = log_amount - log_amount.groupby([loans["borrower_type"], loans["size"]]).transform(
+        "mean"
+    )
+    assert np.corrcoef(relative, credit.loc[loans["borrower_id"]])[0, 1] > 0.1
+    assert (loans["amount"] <= 10_000_000).all()
+    # Red Financial Credit is priced at 80-92% of the ordinary rate of the same type.
+    mean_rate = loans.groupby(["borrower_type", "product"], observed=True)["annual_rate"].mean()
+    ratio = mean_rate.xs("red_financial_credit", level="product") / mean_rate.xs(
+        "ordinary", level="product"
+    )
+    assert ratio.between(0.78, 0.92).all(), ratio
+
+
+def test_approval_selects_the_book(book):
+    apps = book.truth["applications"].astype({"borrower_id": str})
+    credit = book.truth["borrowers"].set_index("borrower_id")["base_credit"]
+    apps = apps.assign(base_credit=credit.loc[apps["borrower_id"]].to_numpy())
+    by_kind = apps.groupby(apps["kind"].astype(str))["approved"].mean()
+    assert 0.7 < by_kind["first"] < 0.9
+    assert by_kind["renewal"] > 0.9  # renewals of a performing loan are mostly approved
+    decided = apps[apps["kind"].astype(str) != "evergreen"]
+    approved = decided.groupby("approved")["base_credit"].mean()
+    assert approved[True] > approved[False] + 0.5
+    # Applicants never approved stay in the borrowers table without a loan.
+    borrowers = book.tables["borrowers"]["borrower_id"].astype(str)
+    with_loan = borrowers.isin(book.tables["loans"]["borrower_id"].astype(str))
+    never = set(borrowers[~with_loan])
+    assert 0.03 < len(never) / len(borrowers) < 0.3
+    assert never <= set(apps.loc[~apps["approved"], "borrower_id"])
+
+
+def test_non_performing_loans_age_in_collections(book):
+    rep = book.tables["repayments"]
+    same_loan = rep["loan_id"].to_numpy()[1:] == rep["loan_id"].to_numpy()[:-1]
+    dpd, balance = rep["dpd"].to_numpy(), rep["outstanding_balance"].to_numpy()
+    both_npl = same_loan & (dpd[1:] >= 90) & (dpd[:-1] >= 90)
+    assert both_npl.sum() > 1000
+    # DPD grows by one month each month a loan stays 90+ DPD ...
+    step = (dpd[1:] - dpd[:-1])[both_npl]
+    assert step.min() >= 28 and step.max() <= 31
+    assert dpd.max() > 360, "some loans stay on the books a year or more past due"
+    # ... while collections recover part of the balance now and then, never adding to it.
+    fall = (balance[:-1] - balance[1:])[both_npl]
+    recovered = rep["amount_paid"].to_numpy()[1:][both_npl] > 0
+    assert (fall >= -0.01).all()
+    assert recovered.mean() > 0.1 and (fall[recovered] > 0).all()
+
+
+def test_write_off_after_the_policy_period():
+    months = 8
+    config = SimulationConfig(hazard=HazardParams(write_off_months=months))
+    rep = simulate_portfolio(3000, 30, 11, config=config).tables["repayments"]
+    status = rep["status"].astype(str)
+    written_off = rep.loc[status == "charged_off", "dpd"]
+    assert len(written_off) > 20
+    # Written off when the oldest unpaid instalment is `months` months overdue, never before.
+    assert written_off.min() >= 30 * (months - 1) and written_off.max() <= 31 * months
+    open_dpd = rep.loc[status.isin(["current", "delinquent"]), "dpd"]
+    assert open_dpd.max() < written_off.min() + 31
+    assert open_dpd.max() <= 31 * (months - 1)
+
+
 def test_oracle_probabilities_match_realised_outcomes(book):
     merged = _outcomes_with_truth(book)
     assert merged["p_s3"].notna().all(), "every open statement month has a ground-truth row"
+    deep = merged["months_past_due"] >= 7
+    assert deep.sum() > 500, "loans stay open many months past due"
+    assert (merged.loc[deep, "p_s3"] > 0.9).all()
     probs = merged[["p_s0", "p_s1", "p_s2", "p_s3"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
     assert (probs >= -1e-12).all()
