@@ -44,7 +44,12 @@ Cells = dict[tuple[int, int], np.ndarray]
 
 
 def initial_sources(k0: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
-    """Mass of each loan's own state ``k0`` with worst-so-far 0 (the state at t is not counted)."""
+    """Mass of each loan's own state ``k0`` with worst-so-far 0 (the state at t is not counted).
+
+    Every state 90+ DPD moves alike (a rare cure, else S3), so they start as one source at
+    ``DEFAULT_STATE``: a loan years past due costs the oracle no more than one 90 days past due.
+    """
+    k0 = np.minimum(k0, DEFAULT_STATE)
     return [(int(k), 0, (k0 == k).astype(np.float64)) for k in np.unique(k0)]
 
 
