@@ -108,3 +108,97 @@ def ground_truth_frame(truth: dict[str, pd.DataFrame]) -> pd.DataFrame:
             **_at_least(pit, "pit_p_s", "pit_p_ge"),
         }
     )
+
+
+#: Truth table of every application the bank decided (``book.applications_frame``).
+APPLICATIONS_TABLE = "applications"
+
+
+def anchor_figures(folder: Path | str) -> dict[str, pd.DataFrame]:
+    """The simulated book against the realism anchors (docs/simulator.md), as tables.
+
+    ``folder`` is a simulated book. Returns frames keyed ``npl_stock`` and ``default_flow``
+    (by borrower type, whole book first), ``pricing`` (mean rate and median line by type and
+    product), ``risk`` (correlations of rate and line with default and with the application
+    score) and ``approval`` (approval rate by kind of application, and the share of borrowers
+    never approved). Reads the validated raw tables and the applications truth table.
+    """
+    from features.summary import compute_default_rates, compute_npl_stock, performing_outcomes
+    from features.validation import load_validated_portfolio
+
+    folder = Path(folder)
+    tables = load_validated_portfolio(folder)
+    stock = pd.concat([compute_npl_stock(tables), compute_npl_stock(tables, "borrower_type")])
+    outcomes = performing_outcomes(tables)
+    flow = pd.concat(
+        [compute_default_rates(outcomes), compute_default_rates(outcomes, "borrower_type")]
+    )
+    rep = tables["repayments"]
+    bad = (rep["dpd"] >= 90) | rep["status"].astype(str).isin(["charged_off", "restructured"])
+    loans = tables["loans"].astype({"loan_id": str, "borrower_id": str})
+    borrowers = tables["borrowers"].astype({"borrower_id": str})
+    loans = loans.merge(borrowers[["borrower_id", "borrower_type"]], on="borrower_id")
+    loans["defaulted"] = loans["loan_id"].isin(set(rep.loc[bad, "loan_id"].astype(str)))
+    pricing = loans.groupby(["borrower_type", "product"], observed=True).agg(
+        loans=("loan_id", "size"),
+        mean_rate=("annual_rate", "mean"),
+        median_amount=("amount", "median"),
+        max_amount=("amount", "max"),
+    )
+    apps = read_table(folder / TRUTH_DIR, APPLICATIONS_TABLE)
+    score = _loan_scores(loans, apps)
+    risk = pd.DataFrame(
+        {
+            "value": [
+                loans["defaulted"].mean(),
+                np.corrcoef(loans["annual_rate"], loans["defaulted"])[0, 1],
+                np.corrcoef(np.log(loans["amount"]), loans["defaulted"])[0, 1],
+                np.corrcoef(score, loans["annual_rate"])[0, 1],
+                np.corrcoef(score, np.log(loans["amount"]))[0, 1],
+            ]
+        },
+        index=[
+            "loans ever 90+ DPD, charged off or restructured",
+            "corr(rate, loan defaulted)",
+            "corr(log amount, loan defaulted)",
+            "corr(application score, rate)",
+            "corr(application score, log amount)",
+        ],
+    )
+    approval = apps.groupby(apps["kind"].astype(str))["approved"].agg(["size", "mean"])
+    with_loan = borrowers["borrower_id"].isin(loans["borrower_id"])
+    approval.loc["never approved (share of borrowers)"] = [len(borrowers), 1 - with_loan.mean()]
+    return {
+        "npl_stock": stock,
+        "default_flow": flow,
+        "pricing": pricing,
+        "risk": risk,
+        "approval": approval.rename(columns={"size": "applications", "mean": "approved"}),
+    }
+
+
+def _loan_scores(loans: pd.DataFrame, applications: pd.DataFrame) -> np.ndarray:
+    """Application score behind each loan: the borrower's approved applications, in order."""
+    approved = applications[applications["approved"]].astype({"borrower_id": str})
+    nth = approved.groupby("borrower_id").cumcount()
+    key = approved["borrower_id"] + "#" + nth.astype(str)
+    order = loans.sort_values("origination_date", kind="stable")
+    loan_nth = order.groupby("borrower_id").cumcount()
+    loan_key = (order["borrower_id"] + "#" + loan_nth.astype(str)).reindex(loans.index)
+    return approved.set_index(key)["score"].reindex(loan_key).to_numpy()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m features.simulator.report BOOK``: print ``anchor_figures`` of a book."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        raise SystemExit("usage: python -m features.simulator.report BOOK_FOLDER")
+    with pd.option_context("display.width", 140, "display.max_columns", 20):
+        for name, frame in anchor_figures(args[0]).items():
+            print(f"\n== {name}\n{frame.round(4).to_string()}")
+
+
+if __name__ == "__main__":
+    main()
