@@ -146,7 +146,7 @@ def anchor_figures(folder: Path | str) -> dict[str, pd.DataFrame]:
         max_amount=("amount", "max"),
     )
     apps = read_table(folder / TRUTH_DIR, APPLICATIONS_TABLE)
-    score = _loan_scores(loans, apps)
+    score = loan_scores(loans, apps)
     risk = pd.DataFrame(
         {
             "value": [
@@ -177,8 +177,12 @@ def anchor_figures(folder: Path | str) -> dict[str, pd.DataFrame]:
     }
 
 
-def _loan_scores(loans: pd.DataFrame, applications: pd.DataFrame) -> np.ndarray:
-    """Application score behind each loan: the borrower's approved applications, in order."""
+def loan_scores(loans: pd.DataFrame, applications: pd.DataFrame) -> np.ndarray:
+    """Application score behind each of ``loans`` (rows of the loans table, in any order).
+
+    Every approved application books one loan, so a borrower's n-th approved application (in
+    decision order) is its n-th loan by origination date.
+    """
     approved = applications[applications["approved"]].astype({"borrower_id": str})
     nth = approved.groupby("borrower_id").cumcount()
     key = approved["borrower_id"] + "#" + nth.astype(str)

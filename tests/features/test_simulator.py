@@ -13,7 +13,7 @@ from features.labels import build_outcomes
 from features.simulator import Scenario, ScenarioError, Shock, load_scenario, simulate_portfolio
 from features.simulator.calibration import BASE_RATE_BANDS, NPL_STOCK_BANDS
 from features.simulator.config import HazardParams, SimulationConfig
-from features.simulator.report import write_simulation
+from features.simulator.report import anchor_figures, loan_scores, write_simulation
 from features.summary import compute_default_rates, compute_npl_stock, performing_outcomes
 
 SEED = 20261127
@@ -63,6 +63,20 @@ def test_ground_truth_is_a_separate_folder(tmp_path):
     raw = sorted(f.name for f in tmp_path.glob("*.parquet"))
     assert raw == sorted(f"{t}.parquet" for t in p.tables)
     assert (tmp_path / "ground_truth" / "loan_months.parquet").is_file()
+
+
+def test_anchor_figures_of_a_written_book(tmp_path):
+    p = simulate_portfolio(1500, 18, 2)
+    write_simulation(p, tmp_path, {"seed": 2}, Scenario())
+    figures = anchor_figures(tmp_path)
+    assert set(figures) == {"npl_stock", "default_flow", "pricing", "risk", "approval"}
+    stock = figures["npl_stock"]
+    assert stock.index[0] == "all" and {"farmer", "private_enterprise"} <= set(stock.index)
+    assert ((stock["npl_count_ratio"] >= 0) & (stock["npl_count_ratio"] < 1)).all()
+    approval = figures["approval"]
+    assert approval.loc["first", "applications"] == 1500
+    assert 0 < approval.loc["first", "approved"] < 1
+    assert figures["risk"]["value"].notna().all()
 
 
 def test_base_rates_inside_documented_bands(book):
@@ -117,6 +131,11 @@ def test_rate_and_size_carry_risk_and_red_credit_is_cheaper(book):
         "mean"
     )
     assert np.corrcoef(relative, credit.loc[loans["borrower_id"]])[0, 1] > 0.1
+    # ... and both follow the application score the bank saw.
+    score = loan_scores(loans, book.truth["applications"])
+    assert not np.isnan(score).any()
+    assert np.corrcoef(score, loans["annual_rate"])[0, 1] < -0.5
+    assert np.corrcoef(score, relative)[0, 1] > 0.15
     assert (loans["amount"] <= 10_000_000).all()
     # Red Financial Credit is priced at 80-92% of the ordinary rate of the same type.
     mean_rate = loans.groupby(["borrower_type", "product"], observed=True)["annual_rate"].mean()
