@@ -53,12 +53,22 @@ def _ar1(
     return out
 
 
+#: Month of the year in which each seasonal industry's cash flow peaks, just after its harvest
+#: is sold: rice and rapeseed in October, pond fish and crabs drained and sold before the Spring
+#: Festival (December), Anji white tea picked and sold in spring (May). The trough is six months
+#: later. Out-of-phase cycles also keep the farming year from moving the whole book at once.
+HARVEST_PEAK_MONTH = {"agriculture_crops": 10, "aquaculture": 12, "tea_bamboo": 5}
+
+
 def seasonal_profile(calendar: Calendar, amplitude: float) -> np.ndarray:
-    """Cash-flow cycle per industry and month: low before harvest (Apr), high after (Oct)."""
+    """Cash-flow cycle per industry and month: ``amplitude * cos`` peaking in the industry's
+    ``HARVEST_PEAK_MONTH``; 0 for industries outside ``SEASONAL_INDUSTRIES``."""
     moy = calendar.month_of_year
-    cycle = amplitude * np.cos(2 * np.pi * (moy - 10) / 12)
-    seasonal = np.array([name in SEASONAL_INDUSTRIES for name in INDUSTRIES])
-    return np.where(seasonal[:, None], cycle[None, :], 0.0)
+    out = np.zeros((len(INDUSTRIES), moy.size))
+    for name in SEASONAL_INDUSTRIES:
+        peak = HARVEST_PEAK_MONTH[name]
+        out[INDUSTRIES.index(name)] = amplitude * np.cos(2 * np.pi * (moy - peak) / 12)
+    return out
 
 
 def shock_matrix(population: Population, calendar: Calendar, scenario: Scenario) -> np.ndarray:
