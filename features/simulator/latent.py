@@ -36,19 +36,25 @@ def _ar1(
     phi: float,
     sd: float,
     *,
-    start_at_mean: bool = False,
+    mean_through: int | None = None,
 ) -> np.ndarray:
     """AR(1) paths along axis 1, with innovation sd ``sd``.
 
     By default the first value is drawn from the stationary law ``N(0, sd^2 / (1 - phi^2))``,
-    so every month has that law. With ``start_at_mean`` it is 0 and month ``t`` has variance
-    ``(1 - phi^(2t))`` times the stationary one. The first column's draws are taken either way,
-    so both choices consume the same stream.
+    so every column has that law. With ``mean_through = k`` columns ``0 .. k`` sit at the mean
+    (0) and innovations start in column ``k + 1``: column ``k + t`` has variance
+    ``(1 - phi^(2t))`` times the stationary one. Every column's draw is taken either way, so
+    both choices consume the same stream.
     """
     eps = rng.standard_normal(shape)
     out = np.empty(shape)
-    out[:, 0] = 0.0 if start_at_mean else eps[:, 0] * sd / np.sqrt(1 - phi**2)
-    for t in range(1, shape[1]):
+    if mean_through is None:
+        out[:, 0] = eps[:, 0] * sd / np.sqrt(1 - phi**2)
+        first = 1
+    else:
+        out[:, : mean_through + 1] = 0.0
+        first = mean_through + 1
+    for t in range(first, shape[1]):
         out[:, t] = phi * out[:, t - 1] + sd * eps[:, t]
     return out
 
@@ -105,28 +111,30 @@ def draw_components(
 ) -> LatentComponents:
     """Draw every component in one fixed order (the order is part of the seed's meaning).
 
-    The common factors (macro, industry, area) start at their mean in the calendar's first
-    month, the idiosyncratic one from its stationary law. A common factor is one draw per book,
-    so a stationary start makes the book's opening economy a lottery: the default seed drew the
-    macro factor 1.75 stationary sd below its mean, 2.8 sd by the window's first month, and its
-    12-month default rate then fell from 5.7% to 2.0% over 18 months as the factor came back, a
-    drift no scenario asked for. Starting at the mean gives every book an average opening
-    economy; the factors then move by their innovations from the first month and reach 90% of
-    their stationary variance after about a year (``1 - phi^(2t)``). The idiosyncratic factor
-    stays stationary: it is drawn per borrower, so its cross-section has its stationary law in
-    every month and no book starts extreme. Innovations switched off by a scenario
-    (``Scenario.latent_params``) leave a common factor at 0 throughout.
+    The common factors (macro, industry, area) sit at their mean through the lead months and
+    the window's first month and move from the second month on; the idiosyncratic factor is
+    stationary from the start. A common factor is one draw per book, so a stationary start
+    makes the book's opening economy a lottery: the default seed drew the macro factor 1.75
+    stationary sd below its mean, and its lead-month innovations took it to 2.8 sd below by the
+    window's first month, so its 12-month default rate fell from 5.7% (2023Q1) to 1.9% (2024Q3)
+    as the factor came back, a drift no scenario asked for. Starting at the mean gives every
+    book an average opening economy; the factors then wander by their innovations and reach
+    90% of their stationary variance after about a year (``1 - phi^(2t)``). The idiosyncratic
+    factor needs no such care: it is drawn per borrower, so its cross-section has its
+    stationary law in every month and no book opens extreme. A common factor whose
+    innovations a scenario switches off (``Scenario.latent_params``) stays at 0 throughout.
     """
     span = calendar.span
-    macro = _ar1(rng, (1, span), params.macro_phi, params.macro_sd, start_at_mean=True)[0]
+    start = calendar.col(0)
+    macro = _ar1(rng, (1, span), params.macro_phi, params.macro_sd, mean_through=start)[0]
     industry = _ar1(
         rng,
         (len(INDUSTRIES), span),
         params.industry_phi,
         params.industry_sd,
-        start_at_mean=True,
+        mean_through=start,
     )
-    area = _ar1(rng, (len(AREAS), span), params.area_phi, params.area_sd, start_at_mean=True)
+    area = _ar1(rng, (len(AREAS), span), params.area_phi, params.area_sd, mean_through=start)
     innovation_sd = params.idio_stationary_sd * np.sqrt(1 - params.idio_phi**2)
     idio = _ar1(rng, (n_borrowers, span), params.idio_phi, innovation_sd)
     season = seasonal_profile(calendar, params.seasonal_amplitude)
