@@ -35,11 +35,18 @@ from features.simulator import Scenario, load_scenario, simulate_portfolio
 from features.simulator.report import write_simulation
 from features.snapshots import build_snapshots, parse_months
 from features.validation import load_validated_portfolio
+from features.vocab import SIGNALS
 from models.inputs import to_model_input
 from monitoring.psi import population_stability
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "features" / "scenarios"
 WATCH, ALARM = 0.10, 0.25
+#: Inputs a shock to creditworthiness moves first, always shown in the shock report.
+WATCHED = tuple(
+    f"{signal}_trend_{kind}"
+    for signal in ("vat_revenue", "electricity_kwh", "social_insurance_headcount")
+    for kind in ("3v12", "yoy")
+)
 
 
 def model_inputs(
@@ -163,9 +170,20 @@ def _print_shock(hit: pd.DataFrame, control: pd.DataFrame, segment: int) -> None
             for m in table.columns
         ]
         print(f"  {label}: " + "; ".join(counts))
+    signal_inputs = [n for n in hit.index if n.startswith(SIGNALS)]
+    for label, table in (("shocked", hit), ("control", control)):
+        print(
+            f"  largest PSI of an operating-signal input, {label}: "
+            + "; ".join(
+                f"{m} {table.loc[signal_inputs, m].max():.3f} "
+                f"({table.loc[signal_inputs, m].idxmax()})"
+                for m in table.columns
+            )
+        )
     top = (hit - control).max(axis=1).sort_values(ascending=False).index[:12]
+    watched = [n for n in WATCHED if n in hit.index and n not in top]
     print("  inputs the shock moves most beyond the control (shocked | control), by shock month:")
-    for name in top:
+    for name in [*top, *watched]:
         shocked = " ".join(f"{v:6.3f}" for v in hit.loc[name])
         calm = " ".join(f"{v:6.3f}" for v in control.loc[name])
         print(f"    {name:40s} {shocked} | {calm}")

@@ -38,8 +38,10 @@ def stopped_reporting(credit: np.ndarray, params: SignalParams, uniform: np.ndar
     A reporting borrower stops in month ``m`` with ``sigmoid(stop_intercept - stop_slope
     c[m])`` and a stopped one resumes with ``resume_prob``. The first month is drawn from the
     chain's stationary share at that month's hazard, ``h / (h + resume_prob)``, so the book
-    does not open with everybody reporting and the stopped share does not ramp up over the
-    window. ``uniform`` holds one uniform draw per borrower and month.
+    does not open with everybody reporting and the stopped share starts near its steady level
+    (on a calm book it creeps from 2.1% to 2.3% of borrowers: spells of distress put the true
+    steady share a little above the first month's ``h / (h + resume_prob)``). ``uniform``
+    holds one uniform draw per borrower and month.
     """
     hazard = _logistic(params.stop_intercept - params.stop_slope * credit)
     stopped = np.empty(credit.shape, dtype=bool)
