@@ -161,7 +161,7 @@ def _print_calm(psi: pd.DataFrame, yoy: pd.DataFrame, inputs: pd.DataFrame) -> N
 
 def _print_shock(hit: pd.DataFrame, control: pd.DataFrame, segment: int) -> None:
     print(
-        f"\nmoderate shock, shocked segment ({segment:,} borrowers), PSI against the month before:"
+        f"\nshock: shocked segment ({segment:,} borrowers), PSI against the month before the shock:"
     )
     for label, table in (("shocked", hit), ("control (same book, no shock)", control)):
         counts = [
