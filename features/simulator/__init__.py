@@ -6,11 +6,19 @@ the generator used (see ``truth.py`` and ``docs/simulator.md``). It is the only 
 """
 
 from features.simulator.config import SimulationConfig
-from features.simulator.scenario import BASELINE, Scenario, ScenarioError, Shock, load_scenario
+from features.simulator.scenario import (
+    BASELINE,
+    CommonInnovations,
+    Scenario,
+    ScenarioError,
+    Shock,
+    load_scenario,
+)
 from features.simulator.simulate import SimulatedPortfolio, simulate_portfolio
 
 __all__ = [
     "BASELINE",
+    "CommonInnovations",
     "Scenario",
     "ScenarioError",
     "Shock",

@@ -238,8 +238,34 @@ class BookParams(_Frozen):
 class SignalParams(_Frozen):
     """Operating signals and their reporting."""
 
-    missing_month_prob: float = 0.04
-    late_correction_prob: float = Field(0.02, description="Values revised 2-4 months late.")
+    missing_intercept: float = Field(
+        -3.5,
+        description="Logit of a source's month being missing at creditworthiness 0; the chance "
+        "is sigmoid(missing_intercept - missing_slope * c[m]): 4% of months on the default book, "
+        "1.8% of healthy (c > 0), 15% of distressed (c < -2) borrowers' months.",
+    )
+    missing_slope: float = Field(
+        0.7, description="How strongly falling creditworthiness raises the chance of a gap."
+    )
+    late_intercept: float = Field(
+        -4.3,
+        description="Logit of a value arriving 60-120 days late at creditworthiness 0 "
+        "(sigmoid(late_intercept - late_slope * c[m])): 2% of values on the default book, "
+        "9% of distressed borrowers'.",
+    )
+    late_slope: float = 0.8
+    stop_intercept: float = Field(
+        -9.0,
+        description="Logit of a reporting borrower stopping reporting in a month, "
+        "sigmoid(stop_intercept - stop_slope * c[m]): 0.01% a month at c = 0, 3% at c = -2.5, "
+        "19% below c = -3 on average.",
+    )
+    stop_slope: float = 2.2
+    resume_prob: float = Field(
+        0.08,
+        description="Monthly chance a borrower that stopped reporting resumes (spells last "
+        "12.5 months on average); while stopped, no source reports it.",
+    )
     revenue_deviation_slope: float = 0.35
     revenue_level_slope: float = 0.15
     revenue_noise_sd: float = 0.30

@@ -34,15 +34,21 @@ def draw_events(
     for code, kind in enumerate(EVENT_TYPES):
         hazard = 1 / (1 + np.exp(-(params.intercept[kind] - params.slope[kind] * credit)))
         hit = rng.random(credit.shape) < hazard
+        # Day, lag and amount are drawn for every (borrower, month) cell, used or not: drawn
+        # per event instead, one borrower's extra event would shift every later borrower's
+        # draws, and a shock to one segment would rewrite the events of the whole book.
+        day_share = rng.random(credit.shape, dtype=np.float32)
+        lo, hi = params.lag_days[kind]
+        lag = rng.integers(lo, hi + 1, size=credit.shape, dtype=np.int16)
+        median = _AMOUNT_MEDIAN.get(kind)
+        size = rng.standard_normal(credit.shape, dtype=np.float32) if median is not None else None
         b_idx, m_idx = np.nonzero(hit)
         length = start[m_idx + 1] - start[m_idx]
-        day = start[m_idx] + np.floor(rng.random(b_idx.size) * length).astype(np.int64)
-        lo, hi = params.lag_days[kind]
-        available = day + rng.integers(lo, hi + 1, size=b_idx.size)
-        median = _AMOUNT_MEDIAN.get(kind)
+        day = start[m_idx] + np.floor(day_share[b_idx, m_idx] * length).astype(np.int64)
+        available = day + lag[b_idx, m_idx]
         amount = (
-            np.round(median * np.exp(0.8 * rng.standard_normal(b_idx.size)), 2)
-            if median is not None
+            np.round(median * np.exp(0.8 * size[b_idx, m_idx].astype(np.float64)), 2)
+            if size is not None
             else np.full(b_idx.size, np.nan)
         )
         frames.append(

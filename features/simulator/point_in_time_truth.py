@@ -93,14 +93,18 @@ def replay_latent(
     (they decay at different rates). ``rng`` must be a fresh generator on the same seed as the
     one ``draw_latent_paths`` used; the components are redrawn in its order and the rebuilt
     creditworthiness is checked against ``latent.credit``, so a change to that draw order fails
-    loudly here instead of silently skewing the oracle.
+    loudly here instead of silently skewing the oracle. ``params`` are the configuration's; the
+    scenario's switched-off common innovations are applied as ``draw_latent_paths`` applies
+    them (``compute_point_in_time_truth`` must then be given ``scenario.latent_params(params)``).
 
     Raises
     ------
     RuntimeError
         If the replay does not rebuild ``latent.credit``.
     """
-    parts = draw_components(population.base_credit.shape[0], calendar, params, rng)
+    parts = draw_components(
+        population.base_credit.shape[0], calendar, scenario.latent_params(params), rng
+    )
     rebuilt = creditworthiness(population, parts, latent.shock)
     gap = float(np.abs(rebuilt - latent.credit).max()) if rebuilt.size else 0.0
     if gap > _REPLAY_TOLERANCE:

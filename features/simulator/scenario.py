@@ -1,4 +1,5 @@
-"""Stress scenarios: dated shocks to the creditworthiness of an industry, an area or both.
+"""Stress scenarios: dated shocks to the creditworthiness of an industry, an area or both, and
+switches that hold the economy still.
 
 A scenario file (YAML) lists shocks; each lowers the latent creditworthiness of the borrowers it
 hits for its duration and then fades out over ``recovery_months``. Because hazards and operating
@@ -13,6 +14,16 @@ can be shown to see it and provisions to react. Example::
         start_month: "2024-07"     # or a 0-based month index of the window
         duration_months: 6
         severity: 1.2               # drop in creditworthiness, in standard deviations
+
+``common_innovations`` switches the monthly innovations of the common AR(1) factors (macro,
+industry, area) on or off; all default to on. With all three off and no shocks (the shipped
+``calm.yaml``) the common factors stay at their mean, so the book's creditworthiness has the
+same cross-sectional law every month, apart from the farming-year cycle: a book without drift,
+for tests and for measuring a drift monitor's false alarms::
+
+    name: calm
+    common_innovations: {macro: false, industry: false, area: false}
+    shocks: []
 """
 
 from __future__ import annotations
@@ -22,9 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from features.io import validation_problems
+from features.simulator.config import LatentParams
 from features.vocab import AREAS, INDUSTRIES
 
 
@@ -88,13 +100,41 @@ class Shock(BaseModel):
         return out * self.severity
 
 
+class CommonInnovations(BaseModel):
+    """Whether each common factor of creditworthiness draws monthly innovations.
+
+    Off sets the factor's innovation sd to 0 (``Scenario.latent_params``): the factor starts at
+    its mean (``latent.draw_components``) and stays there. The random numbers are still drawn,
+    so switching a factor off changes no other component's draws.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    macro: StrictBool = True
+    industry: StrictBool = True
+    area: StrictBool = True
+
+
 class Scenario(BaseModel):
-    """A named list of shocks."""
+    """A named list of shocks, on an economy whose common factors move or are held still."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = "baseline"
+    common_innovations: CommonInnovations = CommonInnovations()
     shocks: tuple[Shock, ...] = ()
+
+    def latent_params(self, params: LatentParams) -> LatentParams:
+        """``params`` with the innovation sd of every switched-off common factor set to 0.
+
+        Both the latent draw and the point-in-time oracle use the result, so the oracle
+        integrates over exactly the innovations the book drew (none of a switched-off factor).
+        """
+        off = self.common_innovations
+        update = {
+            f"{name}_sd": 0.0 for name in ("macro", "industry", "area") if not getattr(off, name)
+        }
+        return params.model_copy(update=update) if update else params
 
 
 BASELINE = Scenario()
@@ -116,7 +156,9 @@ def load_scenario(path: Path | str) -> Scenario:
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: expected a mapping with 'name' and 'shocks'")
+        raise ScenarioError(
+            f"{path}: expected a mapping with 'name', 'shocks' and optionally 'common_innovations'"
+        )
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:

@@ -224,8 +224,9 @@ def simulate_portfolio(
     known = replay_latent(
         pop, latent, calendar, cfg.latent, scenario, np.random.default_rng(seeds["latent"])
     )
+    # The oracle integrates over the innovations the scenario left on, no others.
     pit_arrays = compute_point_in_time_truth(
-        om, known, calendar, cfg.latent, cfg.hazard, rngs["point_in_time"]
+        om, known, calendar, scenario.latent_params(cfg.latent), cfg.hazard, rngs["point_in_time"]
     )
     point_in_time = pd.DataFrame(
         {**keys, **{name: values[order] for name, values in pit_arrays.items()}}

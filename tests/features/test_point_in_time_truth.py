@@ -1,15 +1,17 @@
 """The point-in-time oracle: the law it integrates, calibration, discrimination, the PIT property.
 
-Books are small and seeded. Calibration against realised outcomes uses a book without common
-(macro, industry, area) factors: those are one draw per book, so one book's realised rates can
-sit far from an expectation over them. Their share of the law is checked directly instead,
-against simulated AR(1) paths and against brute-force futures of the generator, which also
-tell averaging over paths from plugging in the mean path (realised rates barely can).
+Books are small and seeded. Calibration against realised outcomes uses the calm scenario's
+book, without common (macro, industry, area) innovations: those are one draw per book, so one
+book's realised rates can sit far from an expectation over them. Their share of the law is
+checked directly instead, against simulated AR(1) paths and against brute-force futures of the
+generator, which also tell averaging over paths from plugging in the mean path (realised rates
+barely can).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,7 +20,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from features.labels import build_outcomes
-from features.simulator import Scenario, Shock, simulate_portfolio
+from features.simulator import Scenario, Shock, load_scenario, simulate_portfolio
 from features.simulator.book import simulate_book
 from features.simulator.calendar import Calendar
 from features.simulator.config import HazardParams, LatentParams, SimulationConfig
@@ -50,6 +52,8 @@ NO_COMMON_FACTORS = SimulationConfig(
 NO_FUTURE_RANDOMNESS = SimulationConfig(
     latent=LatentParams(macro_sd=0.0, industry_sd=0.0, area_sd=0.0, idio_stationary_sd=0.0)
 )
+#: The shipped calm scenario: no macro, industry or area innovations, no shocks.
+CALM = load_scenario(Path(__file__).parents[2] / "features" / "scenarios" / "calm.yaml")
 MANUFACTURING_SHOCK = Scenario(
     name="t",
     shocks=(
@@ -364,8 +368,21 @@ def test_a_shock_is_known_from_its_start_month_only():
     assert (pit["pit_p_s3_hit"] - pit["pit_p_s3_base"])[during].mean() > 0.01
 
 
+def test_the_calm_scenario_is_the_book_without_common_factors():
+    """The calm scenario switches the common innovations off for the draw *and* the oracle:
+    its book and both oracles equal those of a configuration without common factors."""
+    calm = simulate_portfolio(1500, 18, 9, scenario=CALM)
+    plain = simulate_portfolio(1500, 18, 9, config=NO_COMMON_FACTORS)
+    for name, table in plain.tables.items():
+        pd.testing.assert_frame_equal(calm.tables[name], table, obj=name)
+    for name, table in plain.truth.items():
+        pd.testing.assert_frame_equal(calm.truth[name], table, obj=name)
+    # With the common factors still, the oracle integrates over the borrower's own future only.
+    assert CALM.latent_params(LatentParams()) == NO_COMMON_FACTORS.latent
+
+
 def test_point_in_time_oracle_is_calibrated():
-    portfolio = simulate_portfolio(8000, 30, 8, config=NO_COMMON_FACTORS)
+    portfolio = simulate_portfolio(8000, 30, 8, scenario=CALM)
     rows = _labelled(portfolio)
     borrower = _borrower_of(portfolio, rows)
     for k in (1, 2, 3):
