@@ -37,6 +37,31 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+class InterpolatedIsotonic:
+    """Isotonic regression whose steps are joined: linear between the centres of its blocks.
+
+    A plain isotonic map is a step function: every score in a block gets the same PD, so rows
+    the trees ranked apart tie, and the calibrated PD ranks worse than the raw score (0.002-0.005
+    AUC on the simulated books, docs/training.md). Joining the block centres keeps the block
+    levels (the calibration) and the trees' order between them; only scores below the first
+    centre or above the last are clipped to the end levels.
+    """
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> InterpolatedIsotonic:
+        """Fit the isotonic map of ``y`` on ``x`` and keep one knot per block."""
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+        order = np.argsort(x, kind="stable")
+        xs, level = np.asarray(x, dtype=float)[order], iso.predict(np.asarray(x)[order])
+        starts = np.flatnonzero(np.r_[True, np.diff(level) != 0])
+        self.knots_x_ = np.add.reduceat(xs, starts) / np.diff(np.r_[starts, xs.size])
+        self.knots_y_ = level[starts]
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probability of each score."""
+        return np.interp(np.asarray(x, dtype=float), self.knots_x_, self.knots_y_)
+
+
 class CalibratedGradedClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEstimator):
     """A fitted ``GradedWarningClassifier`` with per-threshold calibration.
 
@@ -101,8 +126,7 @@ class CalibratedGradedClassifier(CumulativeClassifierMixin, ClassifierMixin, Bas
                     f"the calibration slice has no variation at threshold >= {level!r}"
                 )
             if self.method == "isotonic":
-                model: Any = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-                model.fit(raw[:, k], hit)
+                model: Any = InterpolatedIsotonic().fit(raw[:, k], hit)
             else:
                 model = LogisticRegression(C=1e6).fit(_logit(raw[:, k])[:, None], hit)
             self.calibrators_.append(model)

@@ -65,14 +65,14 @@ class TrainingConfig(BaseModel):
     horizon: int = 12
     test_borrower_share: float = 0.3
     # Small, regularised trees: training and calibration windows share borrowers whose 12-month
-    # outcomes overlap, so deeper or more trees memorise borrowers and lose out of time
-    # (measured in docs/training.md).
+    # outcomes overlap, so deeper or more trees memorise borrowers and lose out of time; a fifth
+    # of the columns per tree decorrelates the trees (measured in docs/training.md).
     n_estimators: int = 200
     learning_rate: float = 0.03
     num_leaves: int = 15
-    min_child_samples: int = 500
+    min_child_samples: int = 300
     subsample: float = 0.8
-    colsample_bytree: float = 0.5
+    colsample_bytree: float = 0.2
     reg_lambda: float = 5.0
     random_state: int = 0
     n_jobs: int = 1
@@ -80,6 +80,10 @@ class TrainingConfig(BaseModel):
     # from trees that never saw the borrower (docs/training.md, calibration). 3, not 5: the
     # same gain on the simulated books for three fits on 2/3 of the rows (two fits' time).
     calibration_folds: int = Field(3, ge=2)
+    # The trees are fitted on the calibration window's rows too: the calibration map needs only
+    # out-of-fold scores of them (``calibration_out_of_fold``), so the final trees can learn
+    # from the months nearest the test window (docs/training.md, model quality).
+    fit_calibration_window: bool = True
 
     @classmethod
     def for_book(
@@ -106,6 +110,31 @@ class TrainingConfig(BaseModel):
         }
         values.update(overrides)
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class SplitRows:
+    """Which snapshot rows play which part in a run (boolean masks over the snapshots).
+
+    ``fit`` are the rows the trees are fitted on: the training window and, when
+    ``TrainingConfig.fit_calibration_window``, the calibration window too (its calibration
+    map is then fitted on out-of-fold scores only, ``calibration_out_of_fold``).
+    """
+
+    train: np.ndarray
+    calibrate: np.ndarray
+    test: np.ndarray
+    fit: np.ndarray
+
+
+def split_rows(snapshots: pd.DataFrame, config: TrainingConfig) -> SplitRows:
+    """The out-of-time split of ``snapshots`` by ``config``'s months (``training.split``)."""
+    plan = SplitPlan(
+        config.train_until, config.calibrate_until, config.test_until, config.test_borrower_share
+    )
+    role = assign_roles(snapshots, plan).to_numpy()
+    train, cal, test = (role == r for r in ("train", "calibrate", "test"))
+    return SplitRows(train, cal, test, train | cal if config.fit_calibration_window else train)
 
 
 @dataclass(frozen=True)
@@ -171,7 +200,8 @@ def calibration_out_of_fold(
     folds: np.ndarray,
 ) -> np.ndarray:
     """Raw P(S>=k) of the ``scored_rows`` (calibration rows), each from trees of ``base``'s
-    settings fitted on the ``fit_rows`` (training rows) of the other borrower folds only.
+    settings fitted on the ``fit_rows`` (the final trees' rows: training, and calibration when
+    those are fitted too) of the other borrower folds only.
 
     The final trees were fitted on the same borrowers' training rows, whose 12-month outcome
     windows mostly cover the calibration rows' own: scored by them, a borrower who defaults is
@@ -272,20 +302,17 @@ def fit_on_snapshots(
     """
     step = on_stage or (lambda _stage: None)
     step("split")
-    plan = SplitPlan(
-        config.train_until, config.calibrate_until, config.test_until, config.test_borrower_share
-    )
-    role = assign_roles(snapshots, plan).to_numpy()
+    split = split_rows(snapshots, config)
     X = to_model_input(snapshots)
     y = snapshots["severity"].fillna(-1).astype(int).to_numpy()
-    parts = {r: role == r for r in ("train", "calibrate", "test")}
+    parts = {"train": split.train, "calibrate": split.calibrate, "test": split.test}
     for name, rows in parts.items():
         if not rows.any():
             raise ValueError(f"the {name} window has no labeled rows; check the split months")
     if np.unique(y[parts["train"]]).size < 2:
         raise ValueError("the training window has a single outcome level; nothing to learn")
 
-    train, cal, test = parts["train"], parts["calibrate"], parts["test"]
+    cal, test, fit = split.calibrate, split.test, split.fit
     step("fit")
     base = GradedWarningClassifier(
         n_estimators=config.n_estimators,
@@ -298,12 +325,12 @@ def fit_on_snapshots(
         monotone={k: v for k, v in MONOTONE_FEATURES.items() if k in X.columns},
         random_state=config.random_state,
         n_jobs=config.n_jobs,
-    ).fit(X[train], y[train])
+    ).fit(X[fit], y[fit])
     step("calibrate")
     folds = borrower_folds(
         snapshots["borrower_id"], config.calibration_folds, CALIBRATION_FOLD_SALT
     )
-    raw = calibration_out_of_fold(base, X, y, train, cal, folds)
+    raw = calibration_out_of_fold(base, X, y, fit, cal, folds)
     method = _choose_calibration(base, raw, y[cal], snapshots.loc[cal, "borrower_id"])
     model = CalibratedGradedClassifier(base, method).fit_cumulative(raw, y[cal])
     if policy is None:  # cut-offs from the validation (calibration) window, master scale
@@ -324,15 +351,15 @@ def fit_on_snapshots(
     )
     top = int(model.classes_[-1])
     step("baselines")
-    baseline_pd = baseline_probabilities(
-        X[train], y[train] >= top, X[test], random_state=config.random_state
+    baseline_pd = baseline_probabilities(  # on the model's own fitting rows
+        X[fit], y[fit] >= top, X[test], random_state=config.random_state
     )
     step("evaluate")
     evaluation = evaluate(test_frame, cumulative, top, baseline_pd, oracle)
     importance = pd.Series(
         base.estimators_[-1].booster_.feature_importance("gain"), index=X.columns, name="gain"
     ).sort_values(ascending=False)
-    reference = X[train].sample(n=min(5_000, int(train.sum())), random_state=0)
+    reference = X[fit].sample(n=min(5_000, int(fit.sum())), random_state=0)
     return TrainingResult(
         config=config,
         model=model,

@@ -95,6 +95,22 @@ def test_each_fold_is_scored_by_trees_fitted_on_the_other_folds_training_rows(bo
         np.testing.assert_array_equal(oof[folds[cal] == fold], expected)
 
 
+def test_trees_fitted_on_the_calibration_rows_too_still_score_them_out_of_fold(book):
+    X, y, train, cal, _, folds, _ = book
+    fit = train | cal  # the default: the final trees see the calibration window
+    base = _trees().fit(X[fit], y[fit])
+    own = roc_auc_score(y[cal] >= 2, base.predict_cumulative(X[cal])[:, -1])
+    oof = calibration_out_of_fold(base, X, y, fit, cal, folds)
+    X2, y2, _, cal2, _ = _book(seed=1)
+    unseen = roc_auc_score(y2[cal2] >= 2, base.predict_cumulative(X2[cal2])[:, -1])
+    assert own > 0.95  # the final trees know these rows' outcomes
+    assert abs(roc_auc_score(y[cal] >= 2, oof[:, -1]) - unseen) < 0.06
+    for fold in range(3):  # no fold's own rows among its trees' rows
+        rows = fit & (folds != fold)
+        expected = clone(base).fit(X[rows], y[rows]).predict_cumulative(X[cal & (folds == fold)])
+        np.testing.assert_array_equal(oof[folds[cal] == fold], expected)
+
+
 def test_a_fold_whose_complement_lacks_a_level_is_refused(book):
     X, y, train, cal, _, folds, base = book
     y = np.where((folds == 0) & (y == 2), 3, y)  # level 3 only in fold 0's borrowers

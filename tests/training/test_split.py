@@ -61,3 +61,22 @@ def test_borrower_folds_keep_a_borrower_together_and_do_not_depend_on_row_order(
     assert not np.array_equal(borrower_folds(ids, 3, "other salt"), folds)
     with pytest.raises(ValueError, match="at least 2"):
         borrower_folds(ids, 1, "s")
+
+
+def test_the_trees_fit_the_calibration_window_only_when_configured():
+    from training.pipeline import TrainingConfig, split_rows
+
+    snap = _snapshots(200)
+    months = {"first_as_of": "2023-01", "train_until": "2023-09", "calibrate_until": "2023-12"}
+    for fit_calibration in (True, False):
+        config = TrainingConfig(
+            **months, test_until="2024-06", fit_calibration_window=fit_calibration
+        )
+        rows = split_rows(snap, config)
+        role = assign_roles(snap, PLAN).to_numpy()
+        np.testing.assert_array_equal(rows.train, role == "train")
+        np.testing.assert_array_equal(rows.calibrate, role == "calibrate")
+        np.testing.assert_array_equal(rows.test, role == "test")
+        expected = rows.train | rows.calibrate if fit_calibration else rows.train
+        np.testing.assert_array_equal(rows.fit, expected)
+        assert not (rows.fit & rows.test).any()
