@@ -52,9 +52,7 @@ def _panel(frame: pd.DataFrame | None = None, fold: str | None = "fold", group="
     )
 
 
-def _sides_share_no_group(
-    splits: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray
-) -> bool:
+def _sides_share_no_group(splits: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray) -> bool:
     return all(set(groups[train]).isdisjoint(groups[valid]) for train, valid in splits)
 
 
@@ -74,7 +72,9 @@ def test_inner_splits_never_put_a_group_on_both_sides(rows):
         assert train.size + valid.size == rows and np.intersect1d(train, valid).size == 0
         assert 0 < y[valid].sum() < valid.size
     if rows <= INNER_CV_MAX_ROWS:  # every row validated once
-        np.testing.assert_array_equal(np.sort(np.concatenate([v for _, v in by_group])), np.arange(rows))
+        np.testing.assert_array_equal(
+            np.sort(np.concatenate([v for _, v in by_group])), np.arange(rows)
+        )
     else:
         assert 0.15 < by_group[0][1].size / rows < 0.25
     # the control: row-wise splits of the same rows share groups
