@@ -52,6 +52,13 @@ pooled out-of-fold AUC:
 
 Differences of a few 0.0001 are within what another seed would move; real public files may
 rank the methods differently.
+
+The ``panel`` table (2026-12-03, seed 0, 52,435 rows of 8,807 borrowers, group column
+``borrower_id``; ``--methods ours``, ``baselines`` and ``tuned_row_inner`` run separately on a
+busy machine): pooled AUC / mean PD over observed
+
+    ours 0.8073 / 1.00 (210 s CPU)   lgbm_tuned 0.7956 / 0.93   lgbm_tuned_row_inner 0.7552 / 0.18
+    lgbm_default 0.7835 / 0.53       woe_scorecard 0.7969 / 0.95
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Tables arrive from about 1,000 rows (a small book, mostly categorical) to a few 
 thousand (a retail book with 100+ columns and an 8% default rate), and nobody will tune each
 one. ``FeatureTableClassifier`` therefore decides what a modeller would, by measurement on an
 inner, seeded, stratified validation inside the rows it is given (5-fold up to 20,000 rows, one
-20% holdout above, where five fits would cost more than they tell):
+20% holdout above, where five fits would cost more than they tell; of whole groups when the
+rows come with groups, a panel's loans or borrowers, so that nothing is validated on a borrower
+whose other months were learnt):
 
 1. **Trees**: one LightGBM per severity threshold grows until the summed validation
    log-loss of all thresholds stops improving, for three depths (``candidate_settings``:
@@ -22,7 +24,7 @@ inner, seeded, stratified validation inside the rows it is given (5-fold up to 2
    can).
 
 ``cross_fit`` trains one such model per fold of the table's fold column (or on a seeded
-stratified 75/25 holdout when there is none) and returns the out-of-fold predictions that other
+stratified 75/25 holdout when there is none, of whole groups if the table has a group column) and returns the out-of-fold predictions that other
 tools can be compared with on the same folds; ``fit_final`` fits the model on every row.
 Same table, seed and ``n_jobs`` give the same predictions and the same model.
 """
