@@ -24,8 +24,9 @@ whose other months were learnt):
    can).
 
 ``cross_fit`` trains one such model per fold of the table's fold column (or on a seeded
-stratified 75/25 holdout when there is none, of whole groups if the table has a group column) and returns the out-of-fold predictions that other
-tools can be compared with on the same folds; ``fit_final`` fits the model on every row.
+stratified 75/25 holdout when there is none, of whole groups if the table has a group column)
+and returns the out-of-fold predictions that other tools can be compared with on the same
+folds; ``fit_final`` fits the model on every row.
 Same table, seed and ``n_jobs`` give the same predictions and the same model.
 """
 
