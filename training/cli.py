@@ -62,6 +62,13 @@ def fit(
     fold_column: Annotated[
         str | None, typer.Option(help="Feature table: one model per fold of this column.")
     ] = None,
+    group_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Feature table with several rows per loan or borrower (e.g. loan x month): "
+            "the loan or borrower column; no split puts one group on both sides."
+        ),
+    ] = None,
     oof_out: Annotated[
         Path | None,
         typer.Option(help="Feature table: write out-of-fold predictions (.csv or .parquet)."),
@@ -92,7 +99,12 @@ def fit(
     ] = None,
 ) -> None:
     """Train, evaluate out of time (or out of fold), register as ``challenger``."""
-    table_options = {"--target": target, "--fold-column": fold_column, "--oof-out": oof_out}
+    table_options = {
+        "--target": target,
+        "--fold-column": fold_column,
+        "--group-column": group_column,
+        "--oof-out": oof_out,
+    }
     if (data is None) == (features_table is None):
         _refuse("give either --data DIR (a portfolio) or --features-table FILE, not both")
     if features_table is not None:
@@ -107,7 +119,9 @@ def fit(
             _refuse(f"{', '.join(given)} apply to portfolio runs (--data), not to a feature table")
         if target is None:
             _refuse("--features-table needs --target COLUMN")
-        _fit_feature_table(features_table, target, fold_column, oof_out, tracking_uri, seed, n_jobs)
+        _fit_feature_table(
+            features_table, target, fold_column, group_column, oof_out, tracking_uri, seed, n_jobs
+        )
         return
     given = [name for name, value in table_options.items() if value is not None]
     if given:
@@ -219,6 +233,7 @@ def _fit_feature_table(
     path: Path,
     target: str,
     fold_column: str | None,
+    group_column: str | None,
     oof_out: Path | None,
     tracking_uri: str | None,
     seed: int,
@@ -227,6 +242,7 @@ def _fit_feature_table(
     """Bring-your-own feature table: validate, cross-fit, write out-of-fold predictions, fit
     on every row, track and register (``feature-table-warning@challenger``)."""
     import hashlib
+    import warnings
 
     from features.settings import get_settings
     from training.cross_fit import (
@@ -236,7 +252,7 @@ def _fit_feature_table(
         fit_final,
         write_oof,
     )
-    from training.feature_table import load_feature_table
+    from training.feature_table import PanelTableWarning, load_feature_table
     from training.tracking import TrackingError, log_feature_table_run, resolve_tracking_uri
 
     began = time.perf_counter()
@@ -245,12 +261,16 @@ def _fit_feature_table(
     try:
         if oof_out is not None:
             check_oof_path(oof_out)
-        table = load_feature_table(path, target, fold_column)
+        with warnings.catch_warnings():  # printed below, once, with the notes
+            warnings.simplefilter("ignore", PanelTableWarning)
+            table = load_feature_table(path, target, fold_column, group_column)
     except ValueError as exc:
         _refuse(str(exc))
     _check_store(uri)  # after the table: a bad table leaves no trace, not even a new store
     for note in table.notes:
         err.print(f"[yellow]note:[/yellow] {escape(note)}")
+    for warning in table.warnings:
+        err.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
     estimator = FeatureTableClassifier(random_state=seed, n_jobs=n_jobs)
     try:
         with err.status("cross-fitting one model per fold"):

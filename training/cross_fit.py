@@ -4,7 +4,9 @@ Tables arrive from about 1,000 rows (a small book, mostly categorical) to a few 
 thousand (a retail book with 100+ columns and an 8% default rate), and nobody will tune each
 one. ``FeatureTableClassifier`` therefore decides what a modeller would, by measurement on an
 inner, seeded, stratified validation inside the rows it is given (5-fold up to 20,000 rows, one
-20% holdout above, where five fits would cost more than they tell):
+20% holdout above, where five fits would cost more than they tell; of whole groups when the
+rows come with groups, a panel's loans or borrowers, so that nothing is validated on a borrower
+whose other months were learnt):
 
 1. **Trees**: one LightGBM per severity threshold grows until the summed validation
    log-loss of all thresholds stops improving, for three depths (``candidate_settings``:
@@ -22,13 +24,15 @@ inner, seeded, stratified validation inside the rows it is given (5-fold up to 2
    can).
 
 ``cross_fit`` trains one such model per fold of the table's fold column (or on a seeded
-stratified 75/25 holdout when there is none) and returns the out-of-fold predictions that other
-tools can be compared with on the same folds; ``fit_final`` fits the model on every row.
+stratified 75/25 holdout when there is none, of whole groups if the table has a group column)
+and returns the out-of-fold predictions that other tools can be compared with on the same
+folds; ``fit_final`` fits the model on every row.
 Same table, seed and ``n_jobs`` give the same predictions and the same model.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
@@ -41,7 +45,7 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
@@ -206,19 +210,56 @@ def _fit_blend(hit: np.ndarray, trees: np.ndarray, card: np.ndarray | None) -> T
     return chosen
 
 
-def _inner_splits(y: np.ndarray, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Seeded stratified inner splits; none when a severity level has fewer than 2 rows."""
+def inner_splits(
+    y: np.ndarray, random_state: int, groups: np.ndarray | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded stratified inner splits (5-fold up to ``INNER_CV_MAX_ROWS`` rows, else one
+    ``INNER_HOLDOUT``); none when a severity level has fewer than 2 rows.
+
+    With ``groups`` (a loan or borrower per row) no group is on both sides of a split: a
+    borrower's other months know its outcome, so validating on them would grow too many trees
+    and calibrate PDs too low for the borrowers the model has never seen.
+    """
     fewest = int(np.bincount(y).min())
-    if y.size <= INNER_CV_MAX_ROWS and fewest >= 2:
+    if fewest < 2:
+        return []
+    if groups is not None:
+        return _group_splits(y, groups, random_state)
+    if y.size <= INNER_CV_MAX_ROWS:
         folds = StratifiedKFold(min(INNER_FOLDS, fewest), shuffle=True, random_state=random_state)
         return list(folds.split(np.zeros(y.size), y))
-    if fewest >= 2:
-        index = np.arange(y.size)
-        train, valid = train_test_split(
-            index, test_size=INNER_HOLDOUT, stratify=y, random_state=random_state
-        )
-        return [(np.sort(train), np.sort(valid))]
-    return []
+    index = np.arange(y.size)
+    train, valid = train_test_split(
+        index, test_size=INNER_HOLDOUT, stratify=y, random_state=random_state
+    )
+    return [(np.sort(train), np.sort(valid))]
+
+
+def _group_splits(
+    y: np.ndarray, groups: np.ndarray, random_state: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``inner_splits`` by group: stratified group 5-fold, or its first fold as the holdout;
+    a split whose training side lacks a severity level is left out."""
+    n_groups = np.unique(groups).size
+    if n_groups < 2:
+        return []
+    splits = group_kfold(y, groups, min(INNER_FOLDS, n_groups), random_state)
+    if y.size > INNER_CV_MAX_ROWS:
+        splits = splits[:1]  # 1 / INNER_FOLDS of the groups = INNER_HOLDOUT
+    levels = np.unique(y).size
+    return [(t, v) for t, v in splits if np.unique(y[t]).size == levels and v.size]
+
+
+def group_kfold(
+    y: np.ndarray, groups: np.ndarray, n_splits: int, random_state: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded ``StratifiedGroupKFold``: every group in one part, severity shares as even as
+    whole groups allow (sklearn warns when a level has fewer groups than parts; the level
+    check is the caller's)."""
+    splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=random_state)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        return [(t, v) for t, v in splitter.split(np.zeros(y.size), y, groups)]
 
 
 @dataclass(frozen=True)
@@ -328,16 +369,28 @@ class FeatureTableClassifier(CumulativeClassifierMixin, ClassifierMixin, BaseEst
             frame = X
         return frame.set_axis([f"f{i}" for i in range(frame.shape[1])], axis=1)
 
-    def fit(self, X: Any, y: Any) -> FeatureTableClassifier:
-        """Choose trees and blend on inner splits of ``X, y``, then refit on all of it."""
+    def fit(self, X: Any, y: Any, groups: Any = None) -> FeatureTableClassifier:
+        """Choose trees and blend on inner splits of ``X, y``, then refit on all of it.
+
+        ``groups`` (the loan or borrower of each row, of a panel) keeps each group on one side
+        of every inner split (``inner_splits_``, positions in ``X``)."""
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
         frame = self._frame(X, reset=True)
         codes = self._fit_classes(frame, y)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (codes.size,):
+                raise ValueError(
+                    f"groups has shape {groups.shape}; expected one group per row ({codes.size})"
+                )
+            if pd.isna(groups).any():
+                raise ValueError("groups has missing values; every row needs its loan or borrower")
         self.n_rows_ = int(codes.size)
         # Without inner splits (a level on a single row) the base settings are kept.
         self.settings_ = booster_settings(codes.size, frame.shape[1], self.learning_rate)
-        splits = _inner_splits(codes, self.random_state)
+        splits = inner_splits(codes, self.random_state, groups)
+        self.inner_splits_ = splits
         if splits:
             trees, card = self._inner_predictions(frame, codes, splits)
             valid = np.concatenate([v for _, v in splits])
@@ -449,7 +502,18 @@ def fold_plan(
     table: FeatureTable, random_state: int = 0
 ) -> list[tuple[Any, np.ndarray, np.ndarray]]:
     """(label, training positions, scored positions) of every fold; a seeded stratified
-    holdout labelled ``"holdout"`` when the table has no fold column."""
+    holdout labelled ``"holdout"`` when the table has no fold column (of whole groups when it
+    has a group column)."""
+    if table.folds is None and table.groups is not None:
+        parts = round(1 / EVALUATION_HOLDOUT)
+        levels = np.unique(table.y).size
+        for train, test in group_kfold(table.y, table.groups, parts, random_state):
+            if np.unique(table.y[train]).size == levels:
+                return [("holdout", train, test)]
+        raise ValueError(
+            f"{table.source}: no holdout of whole groups of {table.group_column!r} leaves every "
+            "severity level in the training part; give a fold column"
+        )
     if table.folds is None:
         train, test = train_test_split(
             np.arange(table.y.size),
@@ -482,7 +546,11 @@ def cross_fit(
     K = table.max_severity
     frames, results = [], []
     for label, train, test in fold_plan(table, random_state):
-        model = _unfitted(estimator, random_state).fit(table.features.iloc[train], table.y[train])
+        model = _unfitted(estimator, random_state).fit(
+            table.features.iloc[train],
+            table.y[train],
+            groups=None if table.groups is None else table.groups[train],
+        )
         cumulative = model.predict_cumulative(table.features.iloc[test])
         frame = pd.DataFrame({"row": table.rows[test], "p": cumulative[:, -1]})
         for k in range(1, K + 1):
@@ -517,7 +585,7 @@ def fit_final(
 ) -> FeatureTableClassifier:
     """The model to deploy: ``estimator`` (as in ``cross_fit``) fitted on every usable row."""
     model: FeatureTableClassifier = _unfitted(estimator, random_state)
-    return model.fit(table.features, table.y)
+    return model.fit(table.features, table.y, groups=table.groups)
 
 
 def check_oof_path(path: Path | str) -> Path:

@@ -32,6 +32,16 @@ Decisions, each made so that the same file always gives the same table:
   memorise rows or leak the order the file was sorted in.
 * **Folds**: at least two; every fold's complement must contain every severity level, otherwise
   that fold's model could not learn the level it is scored on.
+* **Groups** (a panel: several rows per loan or borrower, e.g. loan x month): the group column
+  names whose rows belong together. It is never a feature; it must be present on every usable
+  row, hold at least two groups, and lie wholly inside one given fold (a borrower split across
+  folds is scored by a model that learnt from its other months). Every split made from the table
+  then keeps a group on one side. Without a group column, a column that looks like a key and
+  repeats across rows (``PANEL_NAMES`` names such as ``borrower_id``, ``客户编号``, or text codes
+  like ``B000123``) raises a ``PanelTableWarning``: row-wise inner splits would let early stopping
+  and calibration learn from the same borrower's other rows (optimistic tree counts, PDs too
+  low). Such repeated keys are dropped as features with a note either way: they can only
+  memorise borrowers.
 
 Row numbers are 0-based positions of data rows in the file (the header is not a row), so
 out-of-fold predictions can be joined back to the file by position.
@@ -42,6 +52,7 @@ from __future__ import annotations
 import csv
 import gzip
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -81,6 +92,24 @@ MIN_LEVEL_ROWS: Final = 5
 #: More fold labels than this is a row key given as the fold column, not a fold assignment.
 MAX_FOLDS: Final = 100
 
+#: A repeated key needs at least this many distinct values (fewer is a category, not a key) ...
+PANEL_MIN_KEYS: Final = 50
+#: ... and at least this many rows per value on average (a few duplicates are not a panel).
+PANEL_MIN_ROWS_PER_KEY: Final = 1.5
+#: Column names of loan, borrower or customer keys: ``borrower_id``, ``SK_ID_CURR``, ``loan no``,
+#: ``customerId``, ``客户编号`` (case-insensitive except for the camel-case suffix).
+PANEL_NAMES: Final = (
+    re.compile(r"(?i)(^|[_\s.-])(id|key)([_\s.-]|$)"),
+    re.compile(r"(?i)(^|[_\s.-])(no|nr|num|number)$"),
+    re.compile(r"[a-z0-9](Id|ID|No|Nr|Key|Number)$"),
+    re.compile(r"(编号|账号|帐号|客户号|借据号|合同号|证件号|身份证号)$"),
+)
+#: ... and a new value on at least this share of rows (a panel of up to 100 rows per key) ...
+PANEL_KEY_SHARE: Final = 0.01
+#: ... and a key's name, or text values shaped like keys: a few letters, then digits
+#: (``B000123``, ``LN-2024-0042``).
+_KEY_VALUE = re.compile(r"^[A-Za-z]{1,6}[-_]?\d[\d-]{2,}\d$")
+
 CSV_SUFFIXES: Final = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES: Final = (".parquet", ".pq")
 _DELIMITERS: Final = ",;\t|"
@@ -93,6 +122,10 @@ class FeatureTableError(ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+class PanelTableWarning(UserWarning):
+    """The table looks like a panel (a key repeats across rows) and no group column was given."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +146,11 @@ class FeatureTable:
         Fold label of each usable row, if a fold column was given.
     notes : tuple of str
         What was left out and why (rows with no target, dropped columns).
+    groups : ndarray or None
+        Group (loan or borrower) of each usable row, if a group column was given: every split
+        keeps a group's rows on one side.
+    warnings : tuple of str
+        What looks wrong but is not refused (a panel without a group column).
     """
 
     features: pd.DataFrame
@@ -124,6 +162,9 @@ class FeatureTable:
     fold_column: str | None = None
     source: str = "table"
     notes: tuple[str, ...] = ()
+    groups: np.ndarray | None = None
+    group_column: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def max_severity(self) -> int:
@@ -137,12 +178,17 @@ class FeatureTable:
 
 
 def load_feature_table(
-    path: Path | str, target: str, fold_column: str | None = None
+    path: Path | str,
+    target: str,
+    fold_column: str | None = None,
+    group_column: str | None = None,
 ) -> FeatureTable:
     """Read a CSV or Parquet feature table and validate it (see the module docstring)."""
     path = Path(path)
     frame = read_table_file(path)
-    return prepare_feature_table(frame, target, fold_column, source=path.name)
+    return prepare_feature_table(
+        frame, target, fold_column, source=path.name, group_column=group_column
+    )
 
 
 def read_table_file(path: Path) -> pd.DataFrame:
@@ -242,13 +288,19 @@ def _check_names(names: list[str], source: str) -> None:
 
 
 def prepare_feature_table(
-    frame: pd.DataFrame, target: str, fold_column: str | None = None, source: str = "table"
+    frame: pd.DataFrame,
+    target: str,
+    fold_column: str | None = None,
+    source: str = "table",
+    group_column: str | None = None,
 ) -> FeatureTable:
-    """Validate an in-memory table (rows in file order) and encode target, folds and features."""
+    """Validate an in-memory table (rows in file order) and encode target, folds, groups and
+    features; a ``PanelTableWarning`` is issued for each entry of ``warnings``."""
     if frame.columns.duplicated().any():
         name = frame.columns[frame.columns.duplicated()][0]
         raise FeatureTableError(f"{source}: column name {name!r} appears more than once")
-    for role, column in (("target", target), ("fold", fold_column)):
+    roles = (("target", target), ("fold", fold_column), ("group", group_column))
+    for role, column in roles:
         if column is not None and column not in frame.columns:
             shown = ", ".join(repr(str(c)) for c in list(frame.columns)[:8])
             more = ", ..." if frame.shape[1] > 8 else ""
@@ -257,6 +309,12 @@ def prepare_feature_table(
             )
     if fold_column is not None and fold_column == target:
         raise FeatureTableError(f"{source}: the fold column cannot be the target {target!r}")
+    if group_column is not None and group_column in (target, fold_column):
+        role = "target" if group_column == target else "fold column"
+        raise FeatureTableError(
+            f"{source}: the group column cannot be the {role} {group_column!r}; give the "
+            "column that names the loan or borrower of each row"
+        )
     frame = frame.reset_index(drop=True)
     notes: list[str] = []
     y, levels, usable = _encode_target(frame[target], target, source)
@@ -272,8 +330,39 @@ def prepare_feature_table(
     folds = None
     if fold_column is not None:
         folds = _check_folds(kept[fold_column], y, levels, rows, fold_column, target, source)
-    candidates = kept.drop(columns=[c for c in (target, fold_column) if c is not None])
-    features = _prepare_features(candidates, rows, source, notes)
+    groups = None
+    if group_column is not None:
+        groups = _check_groups(kept[group_column], folds, rows, group_column, fold_column, source)
+    roles_given = [c for c in (target, fold_column, group_column) if c is not None]
+    candidates = kept.drop(columns=roles_given)
+    keys = _repeated_keys(candidates)
+    found: list[str] = []
+    for column, distinct in keys.items():
+        notes.append(
+            f"column {column!r} dropped: a key repeated across rows ({distinct:,} values on "
+            f"{int(candidates[column].notna().sum()):,} rows)"
+        )
+    if keys and group_column is None:
+        shown = ", ".join(repr(str(c)) for c in keys)
+        found.append(
+            f"{source}: the table looks like a panel ({shown} repeats across rows, "
+            f"{len(candidates) / max(keys.values()):.1f} rows per value) and no group column "
+            "is given: inner splits then put a borrower's rows on both sides, so early stopping "
+            "and calibration learn from its other rows (too many trees, PDs too low); give "
+            "the loan or borrower column as the group column (--group-column)"
+        )
+    elif keys and groups is not None:
+        for column in keys:
+            spans = _spanning_keys(candidates[column], groups)
+            if spans:
+                found.append(
+                    f"{source}: {spans:,} value(s) of {column!r} span several groups of "
+                    f"{group_column!r}: their rows can fall on both sides of a split; if "
+                    f"{column!r} is the borrower, group by it"
+                )
+    features = _prepare_features(candidates.drop(columns=list(keys)), rows, source, notes)
+    for message in found:
+        warnings.warn(message, PanelTableWarning, stacklevel=2)
     return FeatureTable(
         features=features,
         y=y,
@@ -284,7 +373,90 @@ def prepare_feature_table(
         fold_column=fold_column,
         source=source,
         notes=tuple(notes),
+        groups=groups,
+        group_column=group_column,
+        warnings=tuple(found),
     )
+
+
+def _check_groups(
+    values: pd.Series,
+    folds: np.ndarray | None,
+    rows: np.ndarray,
+    group_column: str,
+    fold_column: str | None,
+    source: str,
+) -> np.ndarray:
+    """Group of each usable row as codes 0..G-1, after checking it is usable for splitting."""
+    if not pd.api.types.is_numeric_dtype(values):
+        values = _normalise_text(values)
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise FeatureTableError(
+            f"{source}: group column {group_column!r} is missing on {int(missing.sum())} "
+            f"usable row(s) (first at row {int(rows[np.argmax(missing)])}): every row needs "
+            "its loan or borrower"
+        )
+    codes, labels = pd.factorize(values.astype(str), sort=True)
+    if labels.size < 2:
+        raise FeatureTableError(
+            f"{source}: group column {group_column!r} has a single group ({labels[0]!r}); "
+            "give the column that names the loan or borrower of each row"
+        )
+    if folds is not None:
+        fold_codes = pd.factorize(folds)[0]
+        per_group = pd.Series(fold_codes).groupby(codes).nunique()
+        split = per_group.index[per_group.to_numpy() > 1]
+        if split.size:
+            first = int(split[0])
+            where = np.flatnonzero(codes == first)
+            in_folds = ", ".join(repr(f) for f in sorted(pd.unique(folds[where]).tolist()))
+            raise FeatureTableError(
+                f"{source}: {split.size:,} group(s) of {group_column!r} are split across "
+                f"folds of {fold_column!r}, e.g. {labels[first]!r} in folds {in_folds} (rows "
+                f"{int(rows[where[0]])} and {int(rows[where[-1]])}): a fold must hold all of "
+                "a group's rows, else its model learns from the rows it scores"
+            )
+    return codes.astype(np.int64)
+
+
+def _repeated_keys(frame: pd.DataFrame) -> dict[Any, int]:
+    """Columns that look like loan or borrower keys repeated across rows -> distinct values.
+
+    A repeated key has at least ``PANEL_MIN_KEYS`` values, a new one on at least
+    ``PANEL_KEY_SHARE`` of rows, ``PANEL_MIN_ROWS_PER_KEY`` rows per value on average, and
+    either a key's name (``PANEL_NAMES``) with integer or text values, or text values all
+    shaped like keys (``_KEY_VALUE``). Fewer values are a category (30 regions, 40 branches).
+    """
+    found: dict[Any, int] = {}
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values):
+            continue
+        present = values.dropna()
+        distinct = int(present.nunique())
+        if (
+            distinct < max(PANEL_MIN_KEYS, PANEL_KEY_SHARE * present.size)
+            or present.size < PANEL_MIN_ROWS_PER_KEY * distinct
+        ):
+            continue
+        named = any(pattern.search(str(column)) for pattern in PANEL_NAMES)
+        if pd.api.types.is_numeric_dtype(values):
+            numbers = present.to_numpy(dtype=float)
+            if named and np.isfinite(numbers).all() and (numbers == np.round(numbers)).all():
+                found[column] = distinct
+            continue
+        text = present.astype(str).str.strip()
+        if named or text.str.match(_KEY_VALUE).all():
+            found[column] = distinct
+    return found
+
+
+def _spanning_keys(values: pd.Series, groups: np.ndarray) -> int:
+    """How many values of a key column occur in more than one group."""
+    present = values.notna().to_numpy()
+    per_key = pd.Series(groups[present]).groupby(values[present].astype(str).to_numpy()).nunique()
+    return int((per_key > 1).sum())
 
 
 def _normalise_text(values: pd.Series) -> pd.Series:

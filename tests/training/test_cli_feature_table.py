@@ -99,3 +99,57 @@ def test_options_of_the_other_mode_are_refused(table_file, tmp_path):
         + ["--tracking-uri", uri],
     )
     assert suffix.exit_code == 2 and ".csv or .parquet" in suffix.output
+
+
+@pytest.fixture()
+def panel_file(tmp_path):
+    """Borrower x month rows (1-8 months each), folds of whole borrowers."""
+    rng = np.random.default_rng(4)
+    months = rng.integers(1, 9, 300)
+    borrower = np.repeat(np.arange(300), months)
+    risk = rng.normal(size=300)
+    bad = (rng.random(300) < 1 / (1 + np.exp(2.0 - 1.5 * risk))).astype(int)
+    frame = pd.DataFrame(
+        {
+            "borrower_id": [f"B{b:05d}" for b in borrower],
+            "utilisation": 0.4 * risk[borrower] + rng.normal(size=borrower.size),
+            "bad": bad[borrower],
+            "fold": (np.arange(300) % 3)[borrower],
+        }
+    )
+    path = tmp_path / "panel.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_a_panel_without_group_column_is_fitted_with_a_warning(panel_file, tmp_path):
+    path, _ = panel_file
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    args = ["fit", "--features-table", str(path), "--target", "bad", "--fold-column", "fold"]
+    result = runner.invoke(app, [*args, "--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "looks like a panel" in result.output
+    assert "--group-column" in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "group", "message"),
+    [
+        (lambda f: f, "borrower", "no group column 'borrower'"),
+        (lambda f: f.assign(borrower_id=f["borrower_id"].where(f.index != 5)), "borrower_id",
+         "group column 'borrower_id' is missing on 1 usable row(s)"),
+        (lambda f: f.assign(fold=np.arange(len(f)) % 3), "borrower_id",
+         "split across folds of 'fold'"),
+    ],
+)  # fmt: skip
+def test_bad_group_columns_are_one_line_errors(panel_file, tmp_path, change, group, message):
+    path, frame = panel_file
+    change(frame).to_csv(path, index=False)
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    args = ["fit", "--features-table", str(path), "--target", "bad", "--fold-column", "fold"]
+    result = runner.invoke(app, [*args, "--group-column", group, "--tracking-uri", uri])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert not (tmp_path / "m.db").exists()
+    portfolio = runner.invoke(app, ["fit", "--data", str(tmp_path), "--group-column", group])
+    assert portfolio.exit_code == 2 and "--group-column" in portfolio.output
