@@ -209,6 +209,7 @@ def log_feature_table_run(
                 "target": table.target,
                 "target_levels": json.dumps([str(v) for v in table.levels], ensure_ascii=False),
                 "fold_column": table.fold_column or "none",
+                "group_column": table.group_column or "none",
                 "evaluation": cross.scheme,
                 "rows": int(table.y.size),
                 "features": table.features.shape[1],

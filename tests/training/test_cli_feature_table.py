@@ -130,6 +130,24 @@ def test_a_panel_without_group_column_is_fitted_with_a_warning(panel_file, tmp_p
     assert result.exit_code == 0, result.output
     assert "warning:" in result.output and "looks like a panel" in result.output
     assert "--group-column" in result.output
+    run = _challenger_run(uri)
+    assert run.data.params["group_column"] == "none"
+
+
+def test_a_panel_with_its_group_column_fits_without_warning_and_records_it(panel_file, tmp_path):
+    path, _ = panel_file
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    args = ["fit", "--features-table", str(path), "--target", "bad", "--fold-column", "fold"]
+    result = runner.invoke(app, [*args, "--group-column", "borrower_id", "--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    assert "looks like a panel" not in result.output
+    assert _challenger_run(uri).data.params["group_column"] == "borrower_id"
+
+
+def _challenger_run(uri: str):
+    client = mlflow.MlflowClient(uri)
+    version = client.get_model_version_by_alias("feature-table-warning", "challenger")
+    return client.get_run(version.run_id)
 
 
 @pytest.mark.parametrize(
