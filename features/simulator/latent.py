@@ -125,7 +125,7 @@ def draw_components(
     innovations a scenario switches off (``Scenario.latent_params``) stays at 0 throughout.
     """
     span = calendar.span
-    start = calendar.col(0)
+    start = int(calendar.col(0))
     macro = _ar1(rng, (1, span), params.macro_phi, params.macro_sd, mean_through=start)[0]
     industry = _ar1(
         rng,
