@@ -379,6 +379,22 @@ def prepare_feature_table(
     )
 
 
+def _complete_key(
+    values: pd.Series, what: str, rows: np.ndarray, source: str, why: str = ""
+) -> pd.Series:
+    """A fold or group column with text normalised, refused in one line if a usable row has none
+    (a row without its fold or group cannot be placed on either side of a split)."""
+    if not pd.api.types.is_numeric_dtype(values):
+        values = _normalise_text(values)
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise FeatureTableError(
+            f"{source}: {what} is missing on {int(missing.sum())} usable row(s) "
+            f"(first at row {int(rows[np.argmax(missing)])}){why}"
+        )
+    return values
+
+
 def _check_groups(
     values: pd.Series,
     folds: np.ndarray | None,
@@ -388,15 +404,13 @@ def _check_groups(
     source: str,
 ) -> np.ndarray:
     """Group of each usable row as codes 0..G-1, after checking it is usable for splitting."""
-    if not pd.api.types.is_numeric_dtype(values):
-        values = _normalise_text(values)
-    missing = values.isna().to_numpy()
-    if missing.any():
-        raise FeatureTableError(
-            f"{source}: group column {group_column!r} is missing on {int(missing.sum())} "
-            f"usable row(s) (first at row {int(rows[np.argmax(missing)])}): every row needs "
-            "its loan or borrower"
-        )
+    values = _complete_key(
+        values,
+        f"group column {group_column!r}",
+        rows,
+        source,
+        ": every row needs its loan or borrower",
+    )
     codes, labels = pd.factorize(values.astype(str), sort=True)
     if labels.size < 2:
         raise FeatureTableError(
@@ -584,14 +598,7 @@ def _check_folds(
     source: str,
 ) -> np.ndarray:
     """Fold label of each usable row, after checking every fold can be trained and scored."""
-    if not pd.api.types.is_numeric_dtype(values):
-        values = _normalise_text(values)
-    missing = values.isna().to_numpy()
-    if missing.any():
-        raise FeatureTableError(
-            f"{source}: fold column {fold_column!r} is missing on {int(missing.sum())} usable "
-            f"row(s) (first at row {int(rows[np.argmax(missing)])})"
-        )
+    values = _complete_key(values, f"fold column {fold_column!r}", rows, source)
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers.notna().all() and (numbers == numbers.round()).all():
         folds = numbers.astype(np.int64).to_numpy()
