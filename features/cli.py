@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -290,36 +290,43 @@ def summary(
     console.print(f"[bold]{directory}[/bold]: {sizes}", soft_wrap=True)
     outcomes = performing_outcomes(tables)
     for segment in (None, *SEGMENTS):
+        title = "whole book" if segment is None else f"by {segment}"
         rates = compute_default_rates(outcomes, segment)
-        title = "whole book" if segment is None else f"by {segment}"
-        table = Table(
-            title=f"12-month outcomes of performing loan-months, {title}", show_edge=False
+        _print_segment_table(
+            f"12-month outcomes of performing loan-months, {title}",
+            {
+                "loan-months": "n_months",
+                "S>=1 rate": "missed_rate",
+                "default (S3) rate": "default_rate",
+            },
+            rates,
         )
-        for col in ("segment", "loan-months", "S>=1 rate", "default (S3) rate"):
-            table.add_column(col, justify="left" if col == "segment" else "right")
-        for row in rates.itertuples():
-            table.add_row(
-                str(row.Index),
-                f"{row.n_months:,}",
-                f"{row.missed_rate:.2%}",
-                f"{row.default_rate:.2%}",
-            )
-        console.print(table)
     for segment in (None, *SEGMENTS):
-        stock = compute_npl_stock(tables, segment)
         title = "whole book" if segment is None else f"by {segment}"
-        table = Table(
-            title=f"NPL stock: open loans 90+ DPD at month end, last {SEASONED_MONTHS} months, "
-            f"{title}",
-            show_edge=False,
+        _print_segment_table(
+            f"NPL stock: open loans 90+ DPD at month end, last {SEASONED_MONTHS} months, {title}",
+            {
+                "open loan-month-ends": "open_loans",
+                "NPL ratio (count)": "npl_count_ratio",
+                "NPL ratio (balance)": "npl_balance_ratio",
+            },
+            compute_npl_stock(tables, segment),
         )
-        for col in ("segment", "open loan-month-ends", "NPL ratio (count)", "NPL ratio (balance)"):
-            table.add_column(col, justify="left" if col == "segment" else "right")
-        for row in stock.itertuples():
-            table.add_row(
-                str(row.Index),
-                f"{row.open_loans:,}",
-                f"{row.npl_count_ratio:.2%}",
-                f"{row.npl_balance_ratio:.2%}",
-            )
-        console.print(table)
+
+
+def _print_segment_table(title: str, columns: dict[str, str], frame: Any) -> None:
+    """One rich table of a per-segment frame (the segment is its index): counts with thousands
+    separators, ratios as percentages. ``columns`` maps each heading to the frame's column."""
+    table = Table(title=title, show_edge=False)
+    table.add_column("segment", justify="left")
+    for heading in columns:
+        table.add_column(heading, justify="right")
+    for index, row in frame.iterrows():
+        cells = [
+            f"{row[name]:.2%}"
+            if name.endswith("rate") or "ratio" in name
+            else f"{int(row[name]):,}"
+            for name in columns.values()
+        ]
+        table.add_row(str(index), *cells)
+    console.print(table)
