@@ -52,7 +52,7 @@ class StabilityIndex:
     table: pd.DataFrame
 
 
-def _is_categorical(values: pd.Series) -> bool:
+def is_categorical(values: pd.Series) -> bool:
     dtype = values.dtype
     return (
         isinstance(dtype, pd.CategoricalDtype)
@@ -146,7 +146,7 @@ def population_stability(
         raise ValueError(f"floor must lie in (0, 1), got {floor}")
     if kind not in ("auto", "number", "category"):
         raise ValueError(f"kind must be 'auto', 'number' or 'category', got {kind!r}")
-    as_category = kind == "category" or (kind == "auto" and _is_categorical(reference))
+    as_category = kind == "category" or (kind == "auto" and is_categorical(reference))
     if as_category:
         labels, ref_counts, cur_counts = _category_bins(reference, current)
     else:

@@ -105,15 +105,31 @@ def start(
 @app.command("score-portfolio")
 def score_portfolio(
     data: Annotated[Path, typer.Option(help="Portfolio folder (validated first).")],
-    as_of: Annotated[str, typer.Option(help="Month to assess, YYYY-MM (loans open at its end).")],
-    out: Annotated[Path, typer.Option(help="Folder for the scored book and the watchlist.")],
+    as_of: Annotated[
+        str,
+        typer.Option(
+            help="Month to assess, YYYY-MM (loans open at its end), or a range "
+            "YYYY-MM:YYYY-MM assessed month by month (a backfill)."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Folder for the scored book and the watchlist; for a range, the folder that "
+            "gets one assessment-YYYY-MM folder per month."
+        ),
+    ],
     again: Annotated[
         bool, typer.Option("--again", help="Record another run for a month already assessed.")
     ] = False,
     tracking_uri: TrackingOption = None,
     ledger_url: LedgerOption = None,
 ) -> None:
-    """Score every open loan, append to the ledger, write the book, watchlist and migration."""
+    """Score every open loan, append to the ledger, write the book, watchlist and migration.
+
+    A range runs the months in order, each one exactly as a single month (its own ledger
+    transaction and folder), with the book and the model loaded once: a month that fails
+    stops the range, and the months before it stay recorded."""
     from features.io import first_line
     from features.snapshots import SnapshotError
     from features.validation import PortfolioValidationError, load_validated_portfolio
@@ -134,17 +150,52 @@ def score_portfolio(
         bundle = load_champion(settings)
     except ServingError as exc:
         _refuse(str(exc), 3)
+    months = _months(as_of)
+    for month in months:
+        folder = out if len(months) == 1 else out / f"assessment-{month}"
+        try:
+            result = run_portfolio(bundle, tables, month, folder, settings, again=again)
+        except (SnapshotError, PortfolioRunError, ValueError) as exc:
+            _refuse(_in_range(first_line(exc), month, months))
+        except LedgerError as exc:
+            _refuse(_in_range(first_line(exc), month, months), 3)
+        _print_run(result, bundle, verbose=len(months) == 1)
+
+
+def _months(as_of: str) -> list[str]:
+    """The months of ``--as-of``: one ``YYYY-MM`` or a range ``YYYY-MM:YYYY-MM``."""
+    from features.snapshots import SnapshotError, parse_months
+
+    if ":" not in as_of:
+        return [as_of]  # checked by the run itself
     try:
-        result = run_portfolio(bundle, tables, as_of, out, settings, again=again)
-    except (SnapshotError, PortfolioRunError, ValueError) as exc:
-        _refuse(first_line(exc))
-    except LedgerError as exc:
-        _refuse(first_line(exc), 3)
+        numbers = parse_months(as_of)
+    except SnapshotError as exc:
+        _refuse(str(exc))
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in numbers]
+
+
+def _in_range(message: str, month: str, months: list[str]) -> str:
+    if len(months) == 1:
+        return message
+    done = months[: months.index(month)]
+    kept = f"; {done[0]}..{done[-1]} stay recorded" if done else ""
+    return f"{month}: {message}{kept}"
+
+
+def _print_run(result: object, bundle: object, verbose: bool) -> None:
+    from serving.bundle import ScoringBundle
+    from serving.portfolio_run import PortfolioRun
+
+    assert isinstance(result, PortfolioRun) and isinstance(bundle, ScoringBundle)
     console.print(
         f"assessed {result.loans:,} open loans as of {result.as_of} with "
         f"{bundle.info.model_name} version {bundle.info.model_version}; run {result.request_id}"
     )
     console.print("grades: " + ", ".join(f"{g} {n:,}" for g, n in result.grades.items()))
     console.print(f"watchlist: {result.watchlist_rows:,} loans (yellow and above)")
+    if not verbose:
+        console.print(f"  wrote {result.files[0].parent}/")
+        return
     for path in result.files:
         console.print(f"  wrote {path}")

@@ -23,6 +23,7 @@ from features.io import stage_file
 from serving.answers import ledger_records
 from serving.bundle import ScoringBundle
 from serving.portfolio import migration_matrix, score_book, watchlist, with_previous
+from serving.scoring import ScoredLoans
 from serving.settings import ServingSettings
 from serving.stores import open_ledger
 
@@ -52,7 +53,10 @@ def previous_run(latest: pd.DataFrame) -> pd.DataFrame:
 
 
 #: The files of a run, in the order they are written.
-RUN_FILES = ("scored_book.parquet", "watchlist.csv", "migration_matrix.csv", "run.json")
+RUN_FILES = (
+    *("scored_book.parquet", "model_inputs.parquet"),
+    *("watchlist.csv", "migration_matrix.csv", "run.json"),
+)
 
 
 def check_output_folder(out: Path) -> None:
@@ -104,6 +108,8 @@ def run_portfolio(
         summary = _summary(bundle, book, watch, previous, request_id, month_end)
         writers = {
             "scored_book.parquet": lambda p: book.to_parquet(p, index=False),
+            # What drift monitoring compares with the reference (``ews-monitor drift --book``).
+            "model_inputs.parquet": lambda p: model_inputs(scored).to_parquet(p, index=False),
             "watchlist.csv": lambda p: watch.to_csv(p, index=False, encoding="utf-8-sig"),
             "migration_matrix.csv": lambda p: migration_matrix(
                 book, previous, ledger.pseudonym_of_loan
@@ -140,6 +146,12 @@ def run_portfolio(
         watchlist_rows=len(watch),
         files=files,
     )
+
+
+def model_inputs(scored: ScoredLoans) -> pd.DataFrame:
+    """The loans' keys (``loan_id``, ``as_of``) and the model inputs they were scored on."""
+    keys = scored.keys[["loan_id", "as_of"]].reset_index(drop=True)
+    return pd.concat([keys, scored.inputs.reset_index(drop=True)], axis=1)
 
 
 def _summary(

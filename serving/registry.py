@@ -65,7 +65,7 @@ def registry_id(tracking_uri: str) -> str:
     return hashlib.sha256(tracking_uri.encode()).hexdigest()[:12]
 
 
-def _client(tracking_uri: str) -> Any:
+def open_client(tracking_uri: str) -> Any:
     """A client on the store, once it answers (a missing SQLite file is not created: that
     would be an empty registry); ``RegistryUnavailable`` in one line otherwise."""
     try:
@@ -85,7 +85,7 @@ def champion_version(tracking_uri: str, model_name: str) -> tuple[Any, Any]:
     from mlflow.exceptions import MlflowException
 
     try:
-        client = _client(tracking_uri)
+        client = open_client(tracking_uri)
         return client, client.get_model_version_by_alias(model_name, CHAMPION)
     except RegistryUnavailable:
         raise

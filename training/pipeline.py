@@ -9,7 +9,7 @@ by the command line and notebooks.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from models.inputs import to_model_input
 from models.scoring import probability_frame, score_inputs
 from training.baselines import baseline_probabilities
 from training.metrics import BinaryMetrics, compute_binary_metrics
+from training.reference import build_reference, with_early_outcomes
 from training.segments import DEFAULT_SEGMENTS, pilot_segment, segment_metrics
 from training.split import SplitPlan, assign_roles, borrower_folds, held_out_borrowers
 
@@ -40,7 +41,7 @@ MONOTONE_FEATURES = MONOTONE
 #: Stages reported to ``on_stage``, in order.
 STAGES = (
     *("features", "split", "fit", "calibrate"),
-    *("score test window", "baselines", "evaluate"),
+    *("score test window", "baselines", "evaluate", "reference"),
 )
 #: Salt of the borrower folds of the cross-fitted calibration (``calibration_out_of_fold``).
 CALIBRATION_FOLD_SALT = "ews-calibration-folds-v1"
@@ -176,7 +177,7 @@ class TrainingResult:
     evaluation: Evaluation
     test: pd.DataFrame  # keys, labels, segments, PDs and grade of every test row
     test_inputs: pd.DataFrame  # model inputs of those rows: the window champions are re-scored on
-    reference: pd.DataFrame  # model inputs of a training sample, for drift monitoring
+    reference: pd.DataFrame  # training.reference: the calibration window as scored, for monitoring
     importance: pd.Series  # gain of each feature in the PD model
     row_counts: dict[str, int] = field(default_factory=dict)
 
@@ -284,7 +285,9 @@ def train_warning_model(
     snapshots = build_snapshots(
         tables, f"{config.first_as_of}:{config.test_until}", unifier, horizon=config.horizon
     )
-    return fit_on_snapshots(snapshots, config, unifier, policy, oracle, on_stage)
+    result = fit_on_snapshots(snapshots, config, unifier, policy, oracle, on_stage)
+    reference = with_early_outcomes(result.reference, tables["repayments"])
+    return replace(result, reference=reference)
 
 
 def fit_on_snapshots(
@@ -359,7 +362,9 @@ def fit_on_snapshots(
     importance = pd.Series(
         base.estimators_[-1].booster_.feature_importance("gain"), index=X.columns, name="gain"
     ).sort_values(ascending=False)
-    reference = X[fit].sample(n=min(5_000, int(fit.sum())), random_state=0)
+    step("reference")
+    reference_proba = probability_frame(model.classes_, model.calibrate_cumulative(raw))
+    reference = build_reference(snapshots, X, cal, reference_proba, policy)
     return TrainingResult(
         config=config,
         model=model,

@@ -25,6 +25,7 @@ from training.plots import (
     plot_roc,
     roc_points,
 )
+from training.reference import REFERENCE_FILE, anonymise
 
 #: Column of ``test_window.parquet`` numbering its borrowers (no ids): the calibration tests'
 #: clusters when promotion re-scores the window.
@@ -85,7 +86,7 @@ def write_evidence(
     evaluation.grade_table.to_csv(folder / "grade_table.csv")
     evaluation.segments.to_csv(folder / "segment_metrics.csv", index=False)
     result.importance.to_csv(folder / "feature_importance.csv")
-    result.reference.to_parquet(folder / "reference_sample.parquet")
+    anonymise(result.reference).to_parquet(folder / REFERENCE_FILE, index=False)
     # Borrowers are numbered, never named: the calibration tests need only who repeats.
     borrower_group = pd.factorize(result.test["borrower_id"].astype(str))[0]
     result.test_inputs.assign(

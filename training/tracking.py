@@ -103,7 +103,7 @@ def _requirements() -> list[str]:
     return [f"{p}=={version(p)}" for p in packages]
 
 
-def _experiment_id(client: Any, name: str, tracking_uri: str, artifact_root: Path) -> str:
+def ensure_experiment(client: Any, name: str, tracking_uri: str, artifact_root: Path) -> str:
     """The experiment's id, created if new. A tracking server stores artifacts itself
     (proxied as ``mlflow-artifacts:``); only an embedded store needs a folder of ours."""
     experiment = client.get_experiment_by_name(name)
@@ -131,7 +131,7 @@ def _register(
     from mlflow.models import infer_signature
 
     client = open_registry(tracking_uri)
-    experiment_id = _experiment_id(client, experiment, tracking_uri, artifact_root)
+    experiment_id = ensure_experiment(client, experiment, tracking_uri, artifact_root)
     with mlflow.start_run(experiment_id=experiment_id, run_name="retrain") as run:
         try:
             with tempfile.TemporaryDirectory() as tmp:
@@ -182,7 +182,7 @@ def log_training(
         )
         write_evidence(result, folder, fingerprint, model_name)
 
-    sample = result.reference.head(5)
+    sample = result.test_inputs.head(5)
     return _register(
         tracking_uri, artifact_root, EXPERIMENT, model_name, result.model, sample, log_run
     )

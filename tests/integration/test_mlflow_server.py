@@ -30,7 +30,7 @@ EVIDENCE = {
     "evidence/grade_policy.json",
     "evidence/party_crosswalk.csv",
     "evidence/grade_table.csv",
-    "evidence/reference_sample.parquet",
+    "evidence/monitoring_reference.parquet",
     "evidence/metrics.json",
 }
 

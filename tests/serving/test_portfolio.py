@@ -279,6 +279,7 @@ def test_an_unusable_output_place_records_nothing_and_a_rerun_completes(
         assert ledger.count() > before
         assert sorted(p.name for p in (tmp_path / "good").iterdir()) == [
             "migration_matrix.csv",
+            "model_inputs.parquet",
             "run.json",
             "scored_book.parquet",
             "watchlist.csv",

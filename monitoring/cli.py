@@ -1,0 +1,260 @@
+"""``ews-monitor``: drift and outcome monitoring of the scored book, and its dashboard.
+
+Thin commands: parse options, call one run function, print a short result. Exit codes, for a
+scheduler: 0 nothing breached, 1 a breach was found (drift, or outcomes above expectation),
+2 bad input (nothing written), 3 a store (registry, ledger, workspace) cannot be used.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+app = typer.Typer(
+    name="ews-monitor",
+    help="Watch the scored book month by month: drift against the champion's reference, "
+    "outcomes against its probabilities, on an Evidently dashboard.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+TrackingOption = Annotated[
+    str | None,
+    typer.Option(help="MLflow tracking URI (default: EWS_TRACKING_URI or SQLite under EWS_HOME)."),
+]
+LedgerOption = Annotated[
+    str | None,
+    typer.Option(help="Ledger database URL (default: EWS_LEDGER_URL or SQLite under EWS_HOME)."),
+]
+AsOfOption = Annotated[
+    str, typer.Option(help="Months to monitor: YYYY-MM or a range YYYY-MM:YYYY-MM.")
+]
+VersionOption = Annotated[
+    str | None,
+    typer.Option(help="Model version whose reference to use (default: the champion)."),
+]
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(help="Evidently workspace of the dashboard (default: EWS_HOME/evidently)."),
+]
+DashboardOption = Annotated[
+    bool, typer.Option("--dashboard/--no-dashboard", help="Publish the months to the dashboard.")
+]
+
+
+@app.callback()
+def _main() -> None:
+    from features.settings import start_command
+
+    start_command()
+
+
+def _refuse(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _settings(tracking_uri: str | None, ledger_url: str | None) -> Any:
+    from serving.settings import SettingsError, get_serving_settings
+
+    if tracking_uri:
+        os.environ["EWS_TRACKING_URI"] = tracking_uri
+    if ledger_url:
+        os.environ["EWS_LEDGER_URL"] = ledger_url
+    get_serving_settings.cache_clear()
+    try:
+        settings = get_serving_settings()
+    except SettingsError as exc:
+        _refuse(str(exc))
+    from serving.registry import configure_environment
+
+    configure_environment(settings)
+    return settings
+
+
+def _months(as_of: str) -> list[str]:
+    from features.snapshots import SnapshotError, parse_months
+
+    try:
+        numbers = parse_months(as_of)
+    except SnapshotError as exc:
+        _refuse(str(exc))
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in numbers]
+
+
+def _reference(settings: Any, version: str | None) -> Any:
+    from monitoring.reference import ReferenceError, load_reference
+    from serving.registry import RegistryUnavailable, ServingError
+
+    try:
+        return load_reference(settings.resolved_tracking_uri, settings.model_name, version)
+    except ReferenceError as exc:
+        _refuse(str(exc))
+    except RegistryUnavailable as exc:
+        _refuse(str(exc), 3)
+    except ServingError as exc:
+        _refuse(str(exc), 3)
+
+
+def _dashboard(settings: Any, workspace: Path | None, enabled: bool) -> Any:
+    """A function publishing figures to the dashboard, or None; the workspace is opened (and
+    checked) before anything is computed."""
+    if not enabled:
+        return None
+    from monitoring.dashboard import WorkspaceError, ensure_project, open_workspace, publish_figures
+
+    path = workspace or settings.home / "evidently"
+    try:
+        ws = open_workspace(path, create=True)
+        project = ensure_project(ws)
+    except WorkspaceError as exc:
+        _refuse(str(exc), 3)
+    return lambda figures: publish_figures(ws, project, figures)
+
+
+def _mlflow_logger(settings: Any, run_name: str) -> Any:
+    from monitoring.tracking import log_monitoring_run
+
+    def log(params: dict[str, Any], figures: Any, folder: Path) -> str:
+        return log_monitoring_run(
+            settings.resolved_tracking_uri,
+            settings.artifact_root,
+            run_name,
+            params,
+            figures,
+            folder,
+        )
+
+    return log
+
+
+@app.command()
+def drift(
+    as_of: AsOfOption,
+    book: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Read these ews-serve score-portfolio folders (one per month, or a folder of "
+            "assessment-YYYY-MM folders) instead of the ledger."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: EWS_HOME/reports/monitoring/drift-FIRST_LAST)."),
+    ] = None,
+    model_version: VersionOption = None,
+    workspace: WorkspaceOption = None,
+    dashboard: DashboardOption = True,
+    evidently_reports: Annotated[
+        bool,
+        typer.Option(
+            "--evidently-reports/--no-evidently-reports",
+            help="Write an Evidently HTML report of the whole book per month.",
+        ),
+    ] = True,
+    min_rows: Annotated[
+        int, typer.Option(min=1, help="Fewest loans a segment needs on each side for a verdict.")
+    ] = 100,
+    alpha: Annotated[
+        float, typer.Option(min=1e-9, max=0.5, help="Level of the no-drift noise bound.")
+    ] = 0.001,
+    tracking_uri: TrackingOption = None,
+    ledger_url: LedgerOption = None,
+) -> None:
+    """PSI of every input, the PD and the grade mix, per month and segment, against the
+    champion's reference; exit 1 if a segment-month breaches."""
+    from monitoring.current import CurrentDataError, read_ledger_months, read_run_folders
+    from monitoring.drift import DriftRule
+    from monitoring.drift_run import run_drift
+    from serving.ledger import LedgerError
+    from serving.stores import open_ledger
+
+    settings = _settings(tracking_uri, ledger_url)
+    months = _months(as_of)
+    reference = _reference(settings, model_version)
+    publish = _dashboard(settings, workspace, dashboard)
+    try:
+        if book:
+            folders = _run_folders(book, months)
+            current = read_run_folders(folders, reference.model_version)
+            source = "portfolio runs " + ", ".join(str(p) for p in book)
+        else:
+            ledger = open_ledger(settings)
+            try:
+                current = read_ledger_months(ledger, months, reference.model_version)
+            finally:
+                ledger.dispose()
+            source = "ledger " + ledger.url
+    except CurrentDataError as exc:
+        _refuse(str(exc))
+    except LedgerError as exc:
+        _refuse(str(exc), 3)
+    folder = out or settings.reports_dir / "monitoring" / f"drift-{months[0]}_{months[-1]}"
+    run = run_drift(
+        reference,
+        current,
+        months,
+        folder,
+        source=source,
+        rule=DriftRule(min_rows=min_rows, alpha=alpha),
+        evidently_reports=evidently_reports,
+        log_run=_mlflow_logger(settings, f"drift {months[0]}..{months[-1]}"),
+        publish=publish,
+    )
+    _print_drift(run)
+    if run.breached:
+        raise typer.Exit(1)
+
+
+def _run_folders(book: list[Path], months: list[str]) -> list[Path]:
+    """One portfolio-run folder per month: given one each, or found as assessment-YYYY-MM."""
+    if len(book) == 1 and not (book[0] / "run.json").exists():
+        found = [book[0] / f"assessment-{m}" for m in months]
+        missing = [m for m, p in zip(months, found, strict=True) if not p.is_dir()]
+        if missing:
+            _refuse(f"{book[0]} has no assessment folder for {', '.join(missing)}")
+        return found
+    if len(book) != len(months):
+        _refuse(f"--book names {len(book)} folders for {len(months)} months")
+    return book
+
+
+def _print_drift(run: Any) -> None:
+    summary = run.summary
+    table = Table(title=f"drift of the book against version {summary['model']['version']}")
+    for column in ("month", "loans", "PD PSI", "grade PSI", "inputs shifted", "mean PD", "status"):
+        table.add_column(column, justify="right" if column != "status" else "left")
+    for row in summary["book"]:
+        table.add_row(
+            row["as_of"],
+            f"{row['n_current']:,}",
+            f"{row['pd_psi']:.3f} {row['pd_band']}",
+            f"{row['grade_psi']:.3f}",
+            f"{(row['drifted_input_share'] or 0):.0%}",
+            f"{row['mean_pd_current']:.2%}",
+            row["status"],
+        )
+    console.print(table)
+    console.print(f"rule: {summary['rule']['text']}")
+    console.print(
+        f"{summary['segment_months_judged']:,} segment-months judged: "
+        f"{summary['breach_count']} breach, {summary['watch_count']} watch"
+    )
+    for event in summary["breaches"][:20]:
+        console.print(
+            f"  [red]breach[/red] {event['as_of']} {escape(event['segment'])}: {event['reason']} "
+            f"(PD PSI {event['pd_psi']:.3f}, noise {event['pd_noise']:.3f}, "
+            f"{event['n_current']} loans)"
+        )
+    console.print(f"wrote {run.folder}/ (summary.json, segments.csv, psi.parquet, reports/)")
+    if run.mlflow_run_id:
+        console.print(f"MLflow run {run.mlflow_run_id} (experiment red-credit-monitoring)")

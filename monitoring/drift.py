@@ -1,0 +1,343 @@
+"""Drift of the scored book against the champion's reference: a monthly series, by segment.
+
+Single responsibility: for every as-of month of a current scored frame, and for the whole book
+and each segment (``monitoring.frames``), measure the PSI/CSI of every model input, of the PD
+and of the grade mix against the same part of the reference, and give each a verdict by one
+stated rule. Pure: frames in, frames out; reading the ledger and writing reports live elsewhere.
+
+The rule (``DriftRule``), and why
+---------------------------------
+The bands of credit practice are kept: PSI below 0.10 is stable, 0.10-0.25 worth watching,
+above 0.25 a shift. But a fixed band fires on sampling noise in a small segment: for two
+samples of one law, PSI is about ``(1/n + 1/m) * chi2(B - 1)`` (``n`` current loans, ``m``
+reference loans, ``B`` bins), so a segment of 100 loans against 300 reference rows shows a PSI
+near 0.12 on average with ten bins and nothing changed. A figure is therefore in a band only
+when it is also beyond the noise: ``psi > max(band, noise)`` where ``noise`` is that
+chi-square's ``1 - alpha`` quantile scaled by ``1/n + 1/m`` (``B`` the bins the reference
+fills). ``m`` counts the reference's *distinct loans*, not its rows: the reference holds each
+loan once per month of its window, and a loan's three months are nearly one draw, so counting
+rows would understate the noise threefold (on a drift-free book that fired on segments of
+100-160 loans). Large segments are judged by the band (practical size), small ones by the
+noise bound (statistical evidence), and a segment below ``min_rows`` on either side gets no verdict at all
+(its figures are still shown, marked ``too small``).
+
+What breaches. A segment-month is a **breach** when its PD or its grade mix shifts (both
+``psi > 0.25`` and beyond noise), or when more than ``dataset_share`` of the inputs shift at
+once; it is on **watch** when the PD or grade mix is in the watch band. Inputs alone do not
+breach: inputs move for reasons the model does not weigh (a book growing older moves
+``months_on_book`` every month), and an input shift that matters moves the PD or the grades.
+Every input's CSI is reported with its own band so a reader sees what drives a PD shift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2
+
+from monitoring.bins import ReferenceBins, fit_column_bins, fit_reference_bins, psi_from_counts
+from monitoring.frames import (
+    AS_OF,
+    GRADE,
+    GRADE_ORDER,
+    LOAN_KEY,
+    PD,
+    Segment,
+    iter_segments,
+    missing_columns,
+)
+
+STABLE, WATCH, SHIFT, TOO_SMALL = "stable", "watch", "shift", "too small"
+BREACH: Final = "breach"
+#: Grades counted as the "orange/red share" (the loans a post-loan manager must act on).
+ACTION_GRADES: Final = ("orange", "red")
+#: The PD and grade-mix rows of the PSI table carry these names in ``column``.
+PD_FIGURE, GRADE_FIGURE = "pd", "grade_mix"
+
+
+@dataclass(frozen=True)
+class DriftRule:
+    """The verdict rule (module docstring); every field is recorded with each run."""
+
+    bins: int = 10
+    watch: float = 0.10
+    shift: float = 0.25
+    alpha: float = 0.001
+    min_rows: int = 100
+    dataset_share: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.bins < 2:
+            raise ValueError(f"bins must be at least 2, got {self.bins}")
+        if not 0 < self.watch < self.shift:
+            raise ValueError(f"need 0 < watch < shift, got {self.watch} and {self.shift}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1), got {self.alpha}")
+        if self.min_rows < 1:
+            raise ValueError(f"min_rows must be positive, got {self.min_rows}")
+        if not 0 < self.dataset_share <= 1:
+            raise ValueError(f"dataset_share must lie in (0, 1], got {self.dataset_share}")
+
+    def noise(self, n_current: np.ndarray, n_reference: np.ndarray, bins: np.ndarray) -> np.ndarray:
+        """The PSI that sampling alone exceeds with probability ``alpha`` (no drift)."""
+        dof = np.maximum(np.asarray(bins) - 1, 1)
+        with np.errstate(divide="ignore"):
+            scale = 1.0 / np.asarray(n_current, float) + 1.0 / np.asarray(n_reference, float)
+        return scale * chi2.ppf(1.0 - self.alpha, dof)
+
+    def band(
+        self, psi: np.ndarray, noise: np.ndarray, n_current: np.ndarray, n_reference: np.ndarray
+    ) -> np.ndarray:
+        """``stable`` / ``watch`` / ``shift`` / ``too small`` for each figure."""
+        psi = np.asarray(psi, float)
+        out = np.full(psi.shape, STABLE, dtype=object)
+        beyond = psi > noise
+        out[beyond & (psi > self.watch)] = WATCH
+        out[beyond & (psi > self.shift)] = SHIFT
+        small = (np.asarray(n_current) < self.min_rows) | (np.asarray(n_reference) < self.min_rows)
+        out[small | np.isnan(psi)] = TOO_SMALL
+        return out
+
+    def describe(self) -> str:
+        """The rule in one sentence, for reports and the JSON summary."""
+        return (
+            f"PSI with {self.bins} reference-quantile bins (plus a missing bin; categories by "
+            f"reference level); a figure is 'watch' above {self.watch} and 'shift' above "
+            f"{self.shift} only when also above the no-drift noise (1/n + 1/m) x "
+            f"chi2_(1-{self.alpha})(B-1); segments under {self.min_rows} rows on either side "
+            f"get no verdict; breach = PD or grade mix 'shift', or more than "
+            f"{self.dataset_share:.0%} of the inputs 'shift'"
+        )
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """The monthly drift series.
+
+    ``psi``: one row per (as_of, segment, column) with ``figure`` (input / pd / grade_mix),
+    ``psi``, ``n_reference``, ``n_current``, ``bins`` (filled by the reference), ``noise``
+    and ``band``. ``segments``: one row per (as_of, segment) with the verdict and what drives
+    it. ``grade_mix``: the share of each grade per (as_of, segment) beside the reference's.
+    """
+
+    rule: DriftRule
+    psi: pd.DataFrame
+    segments: pd.DataFrame
+    grade_mix: pd.DataFrame
+    inputs: tuple[str, ...] = field(default=())
+
+    def breaches(self) -> pd.DataFrame:
+        """The segment-months in breach."""
+        return self.segments[self.segments["status"] == BREACH].reset_index(drop=True)
+
+    def rule_record(self) -> dict[str, object]:
+        return {**asdict(self.rule), "text": self.rule.describe()}
+
+
+def compute_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    inputs: Sequence[str],
+    rule: DriftRule | None = None,
+    dimensions: Sequence[str] | None = None,
+) -> DriftResult:
+    """Drift of every month of ``current`` against ``reference`` (both scored frames).
+
+    Parameters
+    ----------
+    reference, current : pandas.DataFrame
+        Scored frames (``monitoring.frames``); ``current`` may hold many as-of months.
+    inputs : sequence of str
+        The model inputs to measure (the champion's inputs).
+    rule : DriftRule, optional
+        The verdict rule (default ``DriftRule()``).
+    dimensions : sequence of str, optional
+        Segment dimensions (default: every one, crossed included).
+
+    Raises
+    ------
+    ValueError
+        If a frame lacks an input, the PD or the grade, or ``current`` is empty.
+    """
+    rule = rule or DriftRule()
+    wanted = [*inputs, PD, GRADE, LOAN_KEY]
+    for name, frame in (("reference", reference), ("current", current)):
+        absent = missing_columns(frame, wanted)
+        if absent:
+            raise ValueError(f"the {name} lacks columns: {', '.join(absent)}")
+    if current.empty:
+        raise ValueError("the current sample is empty: nothing was scored in these months")
+    bins = fit_reference_bins(reference, list(inputs), rule.bins)
+    pd_bins = ReferenceBins((fit_column_bins(reference[PD], rule.bins),))
+    grade_bins = ReferenceBins(
+        (fit_column_bins(pd.Series(pd.Categorical(reference[GRADE], GRADE_ORDER), name=GRADE)),)
+    )
+    figures = {"input": bins, PD_FIGURE: pd_bins, GRADE_FIGURE: grade_bins}
+    ref_codes = {k: b.encode(reference) for k, b in figures.items()}
+    ref_parts = {s.name: m.to_numpy() for s, m in iter_segments(reference, dimensions)}
+    ref_loans = pd.factorize(reference[LOAN_KEY])[0]
+    loans_in = {name: np.unique(ref_loans[mask]).size for name, mask in ref_parts.items()}
+
+    psi_rows: list[pd.DataFrame] = []
+    segment_rows: list[dict[str, object]] = []
+    mix_rows: list[dict[str, object]] = []
+    for as_of, month in current.groupby(AS_OF, sort=True):
+        month = month.reset_index(drop=True)
+        cur_codes = {k: b.encode(month) for k, b in figures.items()}
+        for segment, mask in iter_segments(month, dimensions):
+            ref_mask = ref_parts.get(segment.name)
+            if ref_mask is None:
+                ref_mask = np.zeros(len(reference), dtype=bool)
+            cur_mask = mask.to_numpy()
+            table = _segment_psi(
+                figures,
+                ref_codes,
+                cur_codes,
+                ref_mask,
+                cur_mask,
+                loans_in.get(segment.name, 0),
+                rule,
+            )
+            table.insert(0, "segment", segment.name)
+            table.insert(0, "dimension", segment.dimension)
+            table.insert(0, AS_OF, as_of)
+            psi_rows.append(table)
+            segment_rows.append(
+                _segment_verdict(as_of, segment, table, reference, month, ref_mask, cur_mask, rule)
+            )
+            mix_rows.extend(
+                _grade_mix(as_of, segment, reference[GRADE][ref_mask], month[GRADE][cur_mask])
+            )
+    return DriftResult(
+        rule=rule,
+        psi=pd.concat(psi_rows, ignore_index=True),
+        segments=pd.DataFrame(segment_rows),
+        grade_mix=pd.DataFrame(mix_rows),
+        inputs=tuple(inputs),
+    )
+
+
+def _segment_psi(
+    figures: dict[str, ReferenceBins],
+    ref_codes: dict[str, np.ndarray],
+    cur_codes: dict[str, np.ndarray],
+    ref_mask: np.ndarray,
+    cur_mask: np.ndarray,
+    ref_loans: int,
+    rule: DriftRule,
+) -> pd.DataFrame:
+    n_ref, n_cur = int(ref_mask.sum()), int(cur_mask.sum())
+    parts = []
+    for kind, bins in figures.items():
+        ref_counts = bins.counts(ref_codes[kind][ref_mask])
+        cur_counts = bins.counts(cur_codes[kind][cur_mask])
+        psi, filled = psi_from_counts(bins, ref_counts, cur_counts)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "figure": kind,
+                    "column": bins.names if kind == "input" else [kind],
+                    "psi": psi,
+                    "bins": filled,
+                },
+            )
+        )
+    table = pd.concat(parts, ignore_index=True)
+    n_cur_a = np.full(len(table), n_cur)
+    n_ref_a = np.full(len(table), ref_loans)  # distinct loans: a loan's months are one draw
+    noise = rule.noise(n_cur_a, n_ref_a, table["bins"].to_numpy())
+    return table.assign(
+        n_reference=n_ref,
+        n_reference_loans=ref_loans,
+        n_current=n_cur,
+        noise=noise,
+        band=rule.band(table["psi"].to_numpy(), noise, n_cur_a, n_ref_a),
+    )
+
+
+def _segment_verdict(
+    as_of: object,
+    segment: Segment,
+    table: pd.DataFrame,
+    reference: pd.DataFrame,
+    month: pd.DataFrame,
+    ref_mask: np.ndarray,
+    cur_mask: np.ndarray,
+    rule: DriftRule,
+) -> dict[str, object]:
+    by_column = table.set_index("column")
+    inputs = table[table["figure"] == "input"]
+    judged = inputs[inputs["band"] != TOO_SMALL]
+    shifted = judged[judged["band"] == SHIFT]
+    share = len(shifted) / len(judged) if len(judged) else float("nan")
+    pd_band, grade_band = by_column.at[PD_FIGURE, "band"], by_column.at[GRADE_FIGURE, "band"]
+    reasons = [f"PD {pd_band}" for b in [pd_band] if b in (WATCH, SHIFT)]
+    reasons += [f"grade mix {grade_band}" for b in [grade_band] if b in (WATCH, SHIFT)]
+    if SHIFT in (pd_band, grade_band) or (len(judged) and share > rule.dataset_share):
+        status = BREACH
+        if len(judged) and share > rule.dataset_share:
+            reasons.append(f"{share:.0%} of inputs shifted")
+    elif WATCH in (pd_band, grade_band):
+        status = WATCH
+    elif TOO_SMALL in (pd_band,):
+        status = TOO_SMALL
+    else:
+        status = STABLE
+    top = inputs.sort_values("psi", ascending=False).head(3)
+    ref_grades, cur_grades = reference[GRADE][ref_mask], month[GRADE][cur_mask]
+    return {
+        AS_OF: as_of,
+        "dimension": segment.dimension,
+        "segment": segment.name,
+        "n_reference": int(ref_mask.sum()),
+        "n_reference_loans": int(by_column.at[PD_FIGURE, "n_reference_loans"]),
+        "n_current": int(cur_mask.sum()),
+        "pd_psi": float(by_column.at[PD_FIGURE, "psi"]),
+        "pd_noise": float(by_column.at[PD_FIGURE, "noise"]),
+        "pd_band": pd_band,
+        "grade_psi": float(by_column.at[GRADE_FIGURE, "psi"]),
+        "grade_band": grade_band,
+        "mean_pd_reference": _mean(reference[PD][ref_mask]),
+        "mean_pd_current": _mean(month[PD][cur_mask]),
+        "action_share_reference": _share(ref_grades, ACTION_GRADES),
+        "action_share_current": _share(cur_grades, ACTION_GRADES),
+        "inputs_watch": int((judged["band"] == WATCH).sum()),
+        "inputs_shift": len(shifted),
+        "drifted_input_share": share,
+        "top_inputs": "; ".join(
+            f"{c} {p:.3f}" for c, p in zip(top["column"], top["psi"], strict=True)
+        ),
+        "status": status,
+        "reason": ", ".join(reasons) if reasons else "",
+    }
+
+
+def _grade_mix(
+    as_of: object, segment: Segment, reference: pd.Series, current: pd.Series
+) -> list[dict[str, object]]:
+    ref = reference.astype(str).value_counts()
+    cur = current.astype(str).value_counts()
+    return [
+        {
+            AS_OF: as_of,
+            "segment": segment.name,
+            GRADE: grade,
+            "share_reference": float(ref.get(grade, 0)) / max(len(reference), 1),
+            "share_current": float(cur.get(grade, 0)) / max(len(current), 1),
+            "n_reference": len(reference),
+            "n_current": len(current),
+        }
+        for grade in GRADE_ORDER
+    ]
+
+
+def _mean(values: pd.Series) -> float:
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def _share(grades: pd.Series, wanted: Sequence[str]) -> float:
+    return float(grades.astype(str).isin(wanted).mean()) if len(grades) else float("nan")

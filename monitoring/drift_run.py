@@ -1,0 +1,145 @@
+"""One drift run: measure, write the evidence folder, feed the dashboard, log the MLflow run.
+
+Order matters for "nothing lost or half-written": every figure is computed first; the output
+folder is written complete under a temporary name beside its place; then the run is logged to
+MLflow and the months are published to the dashboard; only then does the folder take its
+name (replacing an older run's folder of the same months in one rename). A run that fails
+before the end leaves no folder and no MLflow run marked finished.
+
+The folder holds ``summary.json`` (``monitoring.summary``), ``segments.csv`` (one row per
+segment-month: verdict, PSI, noise bound, sizes, drivers), ``psi.parquet`` (every figure's PSI),
+``grade_mix.csv`` and ``reports/drift-YYYY-MM.html`` (an Evidently report of the whole book per
+month, its test pinned: ``monitoring.evidently_report``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from monitoring.drift import DriftResult, DriftRule, compute_drift
+from monitoring.figures import drift_figures
+from monitoring.frames import AS_OF
+from monitoring.reference import Reference
+from monitoring.summary import drift_summary
+
+
+@dataclass(frozen=True)
+class DriftRun:
+    """What one drift run found and wrote."""
+
+    result: DriftResult
+    summary: dict[str, Any]
+    figures: pd.DataFrame
+    folder: Path
+    mlflow_run_id: str | None = None
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def breached(self) -> bool:
+        return bool(self.summary["breach_count"])
+
+
+def run_drift(
+    reference: Reference,
+    current: pd.DataFrame,
+    months: Sequence[str],
+    out: Path,
+    *,
+    source: str,
+    rule: DriftRule | None = None,
+    evidently_reports: bool = True,
+    log_run: Callable[[dict[str, Any], pd.DataFrame, Path], str] | None = None,
+    publish: Callable[[pd.DataFrame], None] | None = None,
+) -> DriftRun:
+    """Measure drift of ``current`` (``months``) against ``reference`` and write ``out``.
+
+    ``log_run(params, figures, folder)`` logs the MLflow run and returns its id; ``publish``
+    puts the figures on the dashboard. Both are called after the folder is complete.
+    """
+    result = compute_drift(reference.frame, current, reference.inputs, rule)
+    summary = drift_summary(result, reference, list(months), source)
+    figures = drift_figures(result)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        _write_folder(staged, result, summary, reference, current, evidently_reports)
+        run_id = None
+        if log_run is not None:
+            params = {
+                "kind": "drift",
+                "model_name": reference.model_name,
+                "model_version": reference.model_version,
+                "reference_run_id": reference.run_id,
+                "months": f"{months[0]}:{months[-1]}",
+                "source": source,
+                **{f"rule_{k}": v for k, v in result.rule_record().items() if k != "text"},
+            }
+            run_id = log_run(params, figures, staged)
+            summary["mlflow_run_id"] = run_id
+            (staged / "summary.json").write_text(_json(summary), encoding="utf-8")
+        if publish is not None:
+            publish(figures)
+        _replace_folder(staged, out)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    return DriftRun(result, summary, figures, out, run_id, files)
+
+
+def _write_folder(
+    folder: Path,
+    result: DriftResult,
+    summary: dict[str, Any],
+    reference: Reference,
+    current: pd.DataFrame,
+    evidently_reports: bool,
+) -> None:
+    (folder / "summary.json").write_text(_json(summary), encoding="utf-8")
+    result.segments.to_csv(folder / "segments.csv", index=False)
+    result.psi.to_parquet(folder / "psi.parquet", index=False)
+    result.grade_mix.to_csv(folder / "grade_mix.csv", index=False)
+    if not evidently_reports:
+        return
+    from monitoring.evidently_report import build_drift_report, save_report_html
+
+    (folder / "reports").mkdir()
+    numerical, categorical = _column_kinds(reference.frame, reference.inputs)
+    for as_of, month in current.groupby(AS_OF, sort=True):
+        label = pd.Timestamp(as_of).strftime("%Y-%m")  # type: ignore[arg-type]
+        snapshot = build_drift_report(reference.frame, month, numerical, categorical)
+        save_report_html(snapshot, folder / "reports" / f"drift-{label}.html")
+
+
+def _column_kinds(frame: pd.DataFrame, inputs: Sequence[str]) -> tuple[list[str], list[str]]:
+    from monitoring.psi import is_categorical
+
+    categorical = [c for c in inputs if is_categorical(frame[c])]
+    numerical = [c for c in inputs if c not in categorical]
+    return [*numerical, "pd_12m"], [*categorical, "grade"]
+
+
+def _replace_folder(staged: Path, out: Path) -> None:
+    """``staged`` becomes ``out``; an older ``out`` is moved aside first and removed after."""
+    os.chmod(staged, 0o700)
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(staged, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
