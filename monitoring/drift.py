@@ -18,8 +18,8 @@ fills). ``m`` counts the reference's *distinct loans*, not its rows: the referen
 loan once per month of its window, and a loan's three months are nearly one draw, so counting
 rows would understate the noise threefold (on a drift-free book that fired on segments of
 100-160 loans). Large segments are judged by the band (practical size), small ones by the
-noise bound (statistical evidence), and a segment below ``min_rows`` on either side gets no verdict at all
-(its figures are still shown, marked ``too small``).
+noise bound (statistical evidence), and a segment below ``min_rows`` on either side gets no
+verdict at all (its figures are still shown, marked ``too small``).
 
 What breaches. A segment-month is a **breach** when its PD or its grade mix shifts (both
 ``psi > 0.25`` and beyond noise), or when more than ``dataset_share`` of the inputs shift at
