@@ -163,7 +163,7 @@ def drift(
     ] = True,
     min_rows: Annotated[
         int, typer.Option(min=1, help="Fewest loans a segment needs on each side for a verdict.")
-    ] = 100,
+    ] = 200,
     alpha: Annotated[
         float, typer.Option(min=1e-9, max=0.5, help="Level of the no-drift noise bound.")
     ] = 0.001,

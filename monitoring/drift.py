@@ -67,7 +67,7 @@ class DriftRule:
     watch: float = 0.10
     shift: float = 0.25
     alpha: float = 0.001
-    min_rows: int = 100
+    min_rows: int = 200
     dataset_share: float = 0.5
 
     def __post_init__(self) -> None:
