@@ -16,8 +16,11 @@ DEMO_BORROWERS ?= 5000
 DEMO_MONTHS ?= 36
 DEMO_SEED ?= 20261127
 PORTFOLIO := $(EWS_HOME)/data/portfolio
+# Debian's Chromium: the dashboard tests open the Evidently UI in it, headless.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv demo test lint typecheck check bench bench-serving clean lock
+.PHONY: help venv browser demo test lint typecheck check bench bench-serving clean lock
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +33,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## Create .venv and install the project with pinned versions
 
+$(CHROMIUM):
+	@echo "installing Debian's chromium package (the dashboard tests drive it headless)"
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium \
+	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium)
+
+browser: $(CHROMIUM) ## Install Debian's chromium for the headless dashboard tests
+
 demo: $(STAMP) ## Simulate, validate, build features, train and promote; serve it, score over HTTP, assess the book
 	$(BIN)/ews-data simulate --borrowers $(DEMO_BORROWERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(PORTFOLIO)
 	$(BIN)/ews-data validate $(PORTFOLIO)
@@ -39,7 +49,7 @@ demo: $(STAMP) ## Simulate, validate, build features, train and promote; serve i
 	$(BIN)/ews-train fit --data $(PORTFOLIO) --promote
 	bash serving/examples/demo_service.sh $(BIN) $(PORTFOLIO) $(EWS_HOME)/reports
 
-test: $(STAMP) ## Run the whole test suite
+test: $(STAMP) $(CHROMIUM) ## Run the whole test suite (installs chromium first if missing)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff lint and format check

@@ -26,23 +26,28 @@ def ledger_records(
 ) -> list[WarningRecord]:
     """One ledger record per scored loan."""
     features = scored.feature_dicts()
-    proba = scored.proba
+    # Plain lists, not per-value DataFrame lookups: a portfolio run makes tens of thousands.
+    loan_ids = scored.keys["loan_id"].astype(str).tolist()
+    borrower_ids = scored.keys["borrower_id"].astype(str).tolist()
+    p1, p2, p3 = (scored.proba[c].astype(float).tolist() for c in ("p_s1", "p_s2", "p_s3"))
+    grades = scored.grades.astype(str).tolist()
+    stages = [int(s) for s in scored.stages]
     return [
         WarningRecord(
             request_id=request_id,
             scored_at=scored_at,
             as_of=as_of[i],
-            loan_id=str(scored.keys.at[i, "loan_id"]),
-            borrower_id=str(scored.keys.at[i, "borrower_id"]),
+            loan_id=loan_ids[i],
+            borrower_id=borrower_ids[i],
             source=source,
             model_name=bundle.info.model_name,
             model_version=bundle.info.model_version,
             policy_version=bundle.policy.version,
-            p_s1=float(proba.at[i, "p_s1"]),
-            p_s2=float(proba.at[i, "p_s2"]),
-            p_s3=float(proba.at[i, "p_s3"]),
-            grade=str(scored.grades.iat[i]),
-            stage_hint=int(scored.stages[i]),
+            p_s1=p1[i],
+            p_s2=p2[i],
+            p_s3=p3[i],
+            grade=grades[i],
+            stage_hint=stages[i],
             features=features[i],
             reasons=scored.reason_records[i],
             notes=list(notes[i]),

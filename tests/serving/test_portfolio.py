@@ -182,12 +182,46 @@ def test_a_month_already_assessed_is_refused_unless_asked_again(served: Served, 
         assert not (tmp_path / "again").exists()
 
 
+def test_a_range_assesses_month_by_month_and_a_failing_month_keeps_the_earlier_ones(
+    served: Served, tmp_path
+):
+    from serving.ledger import WarningLedger
+
+    url = f"sqlite:///{tmp_path / 'range.db'}"
+    args = ["score-portfolio", "--data", str(served.portfolio)]
+    with environment(served.environment(EWS_LEDGER_URL=url)):
+        done = runner.invoke(
+            app, [*args, "--as-of", "2025-10:2025-11", "--out", str(tmp_path / "r")]
+        )
+        assert done.exit_code == 0, done.output
+        stopped = runner.invoke(
+            app, [*args, "--as-of", "2025-12:2026-01", "--out", str(tmp_path / "r")]
+        )
+    assert stopped.exit_code == 2
+    assert "2026-01:" in stopped.output and "2025-12..2025-12 stay recorded" in stopped.output
+    for month in ("2025-10", "2025-11", "2025-12"):
+        assert (tmp_path / "r" / f"assessment-{month}" / "run.json").is_file()
+    assert not (tmp_path / "r" / "assessment-2026-01").exists()
+    november = pd.read_parquet(tmp_path / "r" / "assessment-2025-11" / "scored_book.parquet")
+    assert november["previous_grade"].notna().any()  # October's run is November's previous
+    ledger = WarningLedger(url, _key(served))
+    months = set(ledger.read(source="portfolio")["as_of"].dt.strftime("%Y-%m"))
+    ledger.dispose()
+    assert months == {"2025-10", "2025-11", "2025-12"}
+
+
+def _key(served: Served) -> bytes:
+    from serving.ledger import load_or_create_key
+
+    return load_or_create_key(served.home / "secrets" / "pseudonym.key")
+
+
 @pytest.mark.parametrize(
     ("as_of", "message"),
     [
         ("2031-01", "outside the data"),
         ("June", "not a month"),
-        ("2025-01:2025-03", "one month like"),
+        ("2025-03:2025-01", "is empty"),
     ],
 )
 def test_a_bad_month_is_one_line_and_writes_nothing(served: Served, tmp_path, as_of, message):
