@@ -42,11 +42,17 @@ Statistical choices (every table says which rows it rests on):
   together when one uniform falls below their probabilities (the most dependence their
   probabilities allow; ``training.metrics.design_effect`` uses the same null), which gives per
   loan Var = sum_r p_(r) (2 (m - r) + 1) - (sum p)^2 over its m rows sorted ascending, and
-  reduces to p(1 - p) for a single row. This errs towards not rejecting, but not by much on a
-  real book: on the simulated 20,000-borrower book (seed 20261127), pooling its last 12
-  matured months, the empirical cluster-robust design effect of ``defaulted_12m`` (residuals
-  summed per loan) was 9.5 against 8.9 for this null, because a default is counted in every
-  row whose window covers it.
+  reduces to p(1 - p) for a single row. This errs towards not rejecting, by a bounded amount.
+  On the simulated 20,000-borrower book (seed 20261127) the empirical cluster-robust design
+  effect (residuals y - p summed per loan, squared, over sum p(1 - p)) was 7.9 against 12.0
+  for this null with a crude PD (default rate by DPD bucket and area) pooled over all 24
+  matured months, and 9.5 against 8.9 with the month's default rate as PD (which leaves all
+  differences between loans in the residuals) over the last 12: a default is counted in
+  every row whose window covers it, so the dependence is real and near this bound within a
+  year, weaker across windows that no longer overlap. The empirical variance was not taken instead because under miscalibration its
+  residuals carry the very excess being tested and inflate it, and it is noisy in thin
+  segments with a handful of defaulted loans. Monthly cohorts (``by="as_of"``) need none of
+  this and are the figures to test on; pooled ones summarise.
   ``design_effect`` = V / sum p(1 - p) says how much the pooling cost (1 in a one-month group).
 * **Intervals (95%).** The observed rate: Wilson score interval on the effective sample
   (count and n divided by the design effect; Kish's correction for clustered proportions);
@@ -58,12 +64,13 @@ Statistical choices (every table says which rows it rests on):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import pandas as pd
 from scipy.special import gammainc, gammaincc
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 from sklearn.metrics import roc_auc_score
 
 from features.labels import DEFAULT_HORIZON
@@ -85,7 +92,7 @@ from monitoring.term_structure import (
     TermStructureError,
     fit_term_structure,
 )
-from training.metrics import compute_ece, oe_interval
+from training.metrics import compute_ece
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -294,24 +301,56 @@ def _select_months(frame: pd.DataFrame, months: Iterable[object] | None, window:
     return frame[np.isin(have, wanted)]
 
 
-def _keys(frame: pd.DataFrame, by: str | Sequence[str] | None) -> dict[str, pd.Series]:
-    """Group label per row for each name of ``by``: segment dimensions (the crossed one too)
-    through ``frames.segment_labels`` (missing as ``"(missing)"``), other names as columns."""
-    names = [] if by is None else [by] if isinstance(by, str) else list(by)
-    labels = (
-        segment_labels(frame)
-        if any(n in (*SEGMENT_DIMENSIONS, CROSSED_NAME) for n in names)
-        else {}
-    )
-    keys = {}
-    for name in names:
-        if name in labels:
-            keys[name] = labels[name]
-        elif name in frame.columns:
-            keys[name] = frame[name]
-        else:
-            raise PerformanceError(f"cannot group by {name!r}: no such column or segment dimension")
-    return keys
+@dataclass(frozen=True)
+class _Rows:
+    """What every comparison of one frame reuses: computed once, not once per figure."""
+
+    frame: pd.DataFrame
+    loan: np.ndarray  # integer code of loan_key
+    month: np.ndarray  # integer month of as_of
+    labels: dict[str, pd.Series]  # segment labels (frames.segment_labels), may be empty
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, segments: bool) -> _Rows:
+        _require(frame, (AS_OF, LOAN_KEY))
+        return cls(
+            frame=frame,
+            loan=pd.factorize(frame[LOAN_KEY])[0].astype(np.int64),
+            month=month_index(frame[AS_OF].to_numpy(dtype="datetime64[ns]")),
+            labels=segment_labels(frame) if segments else {},
+        )
+
+    def keys(self, by: str | Sequence[str] | None) -> dict[str, np.ndarray]:
+        """Group label per row for each name of ``by``: segment dimensions (the crossed one
+        too) as ``frames.segment_labels`` gives them (missing as ``"(missing)"``), other names
+        as columns."""
+        names = _names(by)
+        labels = self.labels
+        if not labels and any(n in (*SEGMENT_DIMENSIONS, CROSSED_NAME) for n in names):
+            labels = segment_labels(self.frame)
+        keys = {}
+        for name in names:
+            if name in labels:
+                keys[name] = labels[name].to_numpy()
+            elif name in self.frame.columns:
+                keys[name] = self.frame[name].to_numpy()
+            else:
+                raise PerformanceError(
+                    f"cannot group by {name!r}: no such column or segment dimension"
+                )
+        return keys
+
+
+def _names(by: str | Sequence[str] | None) -> list[str]:
+    return [] if by is None else [by] if isinstance(by, str) else list(by)
+
+
+def _distinct_per_group(group: np.ndarray, codes: np.ndarray, groups: int) -> np.ndarray:
+    """How many distinct ``codes`` each group holds."""
+    width = int(codes.max()) + 1
+    pairs = np.sort(group * width + codes)  # a sort: numpy's hashed unique is slower here
+    distinct = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+    return np.bincount(distinct // width, minlength=groups)
 
 
 def _null_variances(
@@ -319,8 +358,11 @@ def _null_variances(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Null variance of each group's count with rows independent, and with each cluster's
     rows comonotone (module doc): ``(independent, clustered)``."""
+    independent = np.bincount(group, weights=p * (1 - p), minlength=groups)
     _, pair = np.unique(group * (int(cluster.max()) + 1) + cluster, return_inverse=True)
     pair = pair.reshape(-1)
+    if pair.size == 0 or pair.max() + 1 == pair.size:  # one row per loan in every group
+        return independent, independent.copy()
     order = np.lexsort((p, pair))
     ps, pairs = p[order], pair[order]
     sizes = np.bincount(pairs)
@@ -330,11 +372,9 @@ def _null_variances(
     # cross terms are exactly 0 when it has one row, so one-month groups keep sum p(1 - p).
     below = np.bincount(pairs, weights=ps * 2 * (sizes[pairs] - rank))
     total, squares = np.bincount(pairs, weights=ps), np.bincount(pairs, weights=ps**2)
-    cross = below - (total**2 - squares)
     pair_group = np.zeros(sizes.size, dtype=np.int64)
     pair_group[pairs] = group[order]
-    independent = np.bincount(group, weights=p * (1 - p), minlength=groups)
-    excess = np.bincount(pair_group, weights=cross, minlength=groups)
+    excess = np.bincount(pair_group, weights=below - (total**2 - squares), minlength=groups)
     return independent, independent + np.maximum(excess, 0.0)
 
 
@@ -348,6 +388,22 @@ def _poisson_tails(count: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.
     return np.where(mean > 0, worse, np.nan), np.where(mean > 0, better, np.nan)
 
 
+def _garwood(
+    events: np.ndarray, expected: np.ndarray, design: np.ndarray, confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``training.metrics.oe_interval`` for arrays of groups (the same interval, vectorized:
+    exact Poisson on the effective count, scaled back; tested equal)."""
+    alpha = 1 - confidence
+    effective = events / design
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(expected > 0, design / expected, np.nan)
+        low = np.where(effective > 0, chi2.ppf(alpha / 2, 2 * effective) / 2, 0.0) * scale
+        high = chi2.ppf(1 - alpha / 2, 2 * effective + 2) / 2 * scale
+    none_expected = ~(expected > 0)
+    fill = np.where(events > 0, np.inf, np.nan)
+    return np.where(none_expected, fill, low), np.where(none_expected, fill, high)
+
+
 def _wilson(count: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     z = norm.ppf(0.5 + confidence / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -358,45 +414,40 @@ def _wilson(count: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.nda
 
 
 def _compare(
-    frame: pd.DataFrame,
+    rows: _Rows,
+    mask: np.ndarray,
     observed: np.ndarray,
     expected: np.ndarray,
     by: str | Sequence[str] | None,
     level: float,
 ) -> pd.DataFrame:
-    """Observed against expected defaults per group of ``frame`` (all its rows count)."""
-    keys = _keys(frame, by)
-    if len(frame) == 0:
+    """Observed against expected defaults per group of the rows in ``mask``.
+
+    ``observed`` and ``expected`` are given for the masked rows only."""
+    keys = {name: values[mask] for name, values in rows.keys(by).items()}
+    if not mask.any():
         return pd.DataFrame(columns=[*keys, *COMPARISON_COLUMNS])
     if keys:
-        grouped = pd.DataFrame({k: v.to_numpy() for k, v in keys.items()}).groupby(
-            list(keys), sort=True, observed=True, dropna=False
-        )
-        group = grouped.ngroup().to_numpy()
-        index = grouped.size().index
-        labels = index.to_frame(index=False)
+        grouped = pd.DataFrame(keys).groupby(list(keys), sort=True, observed=True, dropna=False)
+        group = grouped.ngroup().to_numpy().astype(np.int64)
+        labels = grouped.size().index.to_frame(index=False)
     else:
-        group = np.zeros(len(frame), dtype=np.int64)
+        group = np.zeros(int(mask.sum()), dtype=np.int64)
         labels = pd.DataFrame(index=range(1))
     k = len(labels)
-    loan = pd.factorize(frame[LOAN_KEY])[0]
-    month = pd.factorize(frame[AS_OF])[0]
-    y = observed.astype(float)
+    loan, month = rows.loan[mask], rows.month[mask]
     n = np.bincount(group, minlength=k).astype(float)
-    o = np.bincount(group, weights=y, minlength=k)
+    o = np.bincount(group, weights=observed.astype(float), minlength=k)
     e = np.bincount(group, weights=expected, minlength=k)
     independent, variance = _null_variances(group, loan, expected, k)
-    loans = pd.Series(loan).groupby(group).nunique().reindex(range(k)).to_numpy()
-    months = pd.Series(month).groupby(group).nunique().reindex(range(k)).to_numpy()
+    months = _distinct_per_group(group, month - month.min(), k)
     with np.errstate(divide="ignore", invalid="ignore"):
         design = np.where(independent > 0, variance / independent, 1.0)
         z = np.where(variance > 0, (o - e) / np.sqrt(variance), np.nan)
         oe = np.where(e > 0, o / e, np.where(o > 0, np.inf, np.nan))
+        dispersion = np.where(e > 0, np.maximum(1.0, variance / e), 1.0)
     low, high = _wilson(o / design, n / design, CONFIDENCE)
-    dispersion = np.where(e > 0, np.maximum(1.0, variance / np.where(e > 0, e, 1.0)), 1.0)
-    oe_bounds = [
-        oe_interval(oi, ei, di, CONFIDENCE) for oi, ei, di in zip(o, e, dispersion, strict=True)
-    ]
+    oe_low, oe_high = _garwood(o, e, dispersion, CONFIDENCE)
     p_worse, p_better = _poisson_tails(o / dispersion, e / dispersion)
     p_two = np.minimum(1.0, 2 * np.minimum(p_worse, p_better))
     judged = (e > 0) & (variance > 0)
@@ -405,23 +456,27 @@ def _compare(
         [NOT_JUDGED, ABOVE, BELOW],
         IN_LINE,
     )
-    notes = []
-    for ei, mi, ok in zip(e, months, judged, strict=True):
-        parts = []
-        if not ok:
-            parts.append("no variance under the null (every probability 0 or 1)")
-        elif ei < FEW_EXPECTED:
-            parts.append(
-                f"few expected defaults (E < {FEW_EXPECTED:g}): little evidence either way"
+    few = f"few expected defaults (E < {FEW_EXPECTED:g}): hardly judged"
+    notes = [
+        "; ".join(
+            part
+            for part in (
+                "no variance under the null (every probability 0 or 1)"
+                if not ok
+                else few
+                if ei < FEW_EXPECTED
+                else "",
+                f"pooled over {mi} months: variance clustered by loan" if mi > 1 else "",
             )
-        if mi > 1:
-            parts.append(f"pooled over {mi} months: variance clustered by loan")
-        notes.append("; ".join(parts))
+            if part
+        )
+        for ei, mi, ok in zip(e, months, judged, strict=True)
+    ]
     stats = pd.DataFrame(
         {
             "n": n.astype(np.int64),
-            "loans": loans.astype(np.int64),
-            "months": months.astype(np.int64),
+            "loans": _distinct_per_group(group, loan, k),
+            "months": months,
             "observed": o.astype(np.int64),
             "expected": e,
             "observed_rate": o / n,
@@ -429,8 +484,8 @@ def _compare(
             "rate_high": high,
             "expected_rate": e / n,
             "oe_ratio": oe,
-            "oe_low": [b[0] for b in oe_bounds],
-            "oe_high": [b[1] for b in oe_bounds],
+            "oe_low": oe_low,
+            "oe_high": oe_high,
             "variance": variance,
             "design_effect": design,
             "z": z,
@@ -494,14 +549,16 @@ def observed_vs_expected(
         )
     _require(frame, (AS_OF, LOAN_KEY, PD, defaulted_column(window), matured_column(window)))
     frame = _select_months(frame, months, window)
-    rows = frame[frame[matured_column(window)].to_numpy(dtype=bool)]
-    return _compare(
-        rows,
-        rows[defaulted_column(window)].to_numpy(dtype=bool),
-        _probability(rows),
-        by,
-        level,
-    )
+    return _observed_vs_expected(_Rows.of(frame, segments=False), by, window, level)
+
+
+def _observed_vs_expected(
+    rows: _Rows, by: str | Sequence[str] | None, window: int, level: float
+) -> pd.DataFrame:
+    frame = rows.frame
+    mask = frame[matured_column(window)].to_numpy(dtype=bool)
+    observed = frame[defaulted_column(window)].to_numpy(dtype=bool)[mask]
+    return _compare(rows, mask, observed, _probability(frame)[mask], by, level)
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -594,15 +651,26 @@ def early_reads(
         ``observed_vs_expected`` (``expected`` is the implied h-month count). Months whose
         h-month window has not matured have no row.
     """
-    extra = [] if by is None else [by] if isinstance(by, str) else list(by)
-    parts = []
     for h in windows:
         _require(frame, (AS_OF, LOAN_KEY, PD, defaulted_column(h), matured_column(h)))
-        rows = frame[frame[matured_column(h)].to_numpy(dtype=bool)]
-        implied = term_structure.implied(_probability(rows), h)
-        table = _compare(
-            rows, rows[defaulted_column(h)].to_numpy(dtype=bool), implied, [AS_OF, *extra], level
-        )
+    return _early_reads(_Rows.of(frame, segments=False), term_structure, windows, by, level)
+
+
+def _early_reads(
+    rows: _Rows,
+    term_structure: TermStructure,
+    windows: Sequence[int],
+    by: str | Sequence[str] | None,
+    level: float,
+) -> pd.DataFrame:
+    frame, extra = rows.frame, _names(by)
+    p = _probability(frame)
+    parts = []
+    for h in windows:
+        mask = frame[matured_column(h)].to_numpy(dtype=bool)
+        observed = frame[defaulted_column(h)].to_numpy(dtype=bool)[mask]
+        implied = term_structure.implied(p[mask], h)
+        table = _compare(rows, mask, observed, implied, [AS_OF, *extra], level)
         table.insert(0, "window", h)
         parts.append(table)
     columns = ["window", AS_OF, *extra, *COMPARISON_COLUMNS]
@@ -734,9 +802,14 @@ def performance_figures(
         (every month) and ``auc_realized`` (matured months with both classes), book only.
     """
     _require(frame, (AS_OF, LOAN_KEY, PD))
+    if term_structure is not None:
+        _require(
+            frame, [c for h in early_windows for c in (defaulted_column(h), matured_column(h))]
+        )
     label = f"{window}m"
     dims: list[str | None] = [None, *(dimensions or (*SEGMENT_DIMENSIONS, CROSSED_NAME))]
-    labels = segment_labels(frame) if len(dims) > 1 else {}
+    rows = _Rows.of(frame, segments=len(dims) > 1)
+    labels = rows.labels
     p = _probability(frame)
     parts = []
 
@@ -767,11 +840,11 @@ def performance_figures(
         mean_pd = scored.groupby(keys, sort=True)["p"].agg(value="mean", n="size").reset_index()
         add(mean_pd, dim, "expected_default_rate", "value", "n", label)
         if {defaulted_column(window), matured_column(window)} <= set(frame.columns):
-            table = observed_vs_expected(frame, by=keys, window=window)
+            table = _observed_vs_expected(rows, keys, window, LEVEL)
             add(table, dim, "observed_default_rate", "observed_rate", "n", label)
             add(table, dim, "oe_ratio", "oe_ratio", "n", label)
         if term_structure is not None:
-            reads = early_reads(frame, term_structure, early_windows, by=dim)
+            reads = _early_reads(rows, term_structure, early_windows, dim, LEVEL)
             for h in early_windows:
                 of_h = reads[reads["window"] == h]
                 add(of_h, dim, "early_read_observed", "observed_rate", "n", f"{h}m")
@@ -785,6 +858,7 @@ def performance_figures(
         return pd.DataFrame(columns=list(FIGURE_COLUMNS))
     figures = pd.concat(parts, ignore_index=True)
     figures["figure"] = pd.Categorical(figures["figure"], categories=FIGURES, ordered=True)
-    figures = figures.sort_values(["figure", "label", AS_OF, "segment"], kind="stable")
+    figures["not_book"] = figures["segment"] != BOOK  # the book first, then its segments
+    figures = figures.sort_values(["figure", "label", AS_OF, "not_book", "segment"], kind="stable")
     figures["figure"] = figures["figure"].astype(str)
     return figures.reset_index(drop=True)[list(FIGURE_COLUMNS)]

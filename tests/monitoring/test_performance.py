@@ -26,7 +26,7 @@ from monitoring.performance import (
     performance_figures,
     require_matured,
 )
-from training.metrics import compute_ece, design_effect
+from training.metrics import compute_ece, design_effect, oe_interval
 
 #: Share of a 12-month default that happens within 3 and 6 months in the synthetic books.
 SHARE = {3: 0.3, 6: 0.6}
@@ -145,6 +145,23 @@ def test_pooled_months_count_a_loan_once_in_the_variance():
     assert (pooled["verdict"] == ABOVE).mean() <= 0.1
     naive_z = pooled["z"] * np.sqrt(pooled["design_effect"])
     assert (np.abs(naive_z) > 1.96).mean() > 0.25
+
+
+def test_oe_interval_is_the_training_metrics_one_and_the_verdict_agrees_with_it():
+    tables = [
+        observed_vs_expected(_book(300, 40, seed=16), by="as_of"),
+        observed_vs_expected(_book(300, 40, seed=17, scale=0.7), by="as_of"),
+        observed_vs_expected(_book(300, 12, seed=18, same_draw=True), by="area"),
+    ]
+    table = pd.concat(tables, ignore_index=True)
+    for row in table.itertuples():
+        dispersion = max(1.0, row.variance / row.expected)
+        low, high = oe_interval(row.observed, row.expected, dispersion)
+        assert (row.oe_low, row.oe_high) == pytest.approx((low, high), rel=1e-9)
+    above = table["verdict"] == ABOVE
+    assert above.any() and (~above).any()
+    np.testing.assert_array_equal(above, table["oe_low"] > 1)
+    np.testing.assert_array_equal(table["verdict"] == "below expectation", table["oe_high"] < 1)
 
 
 def test_clustered_variance_is_the_training_metrics_null():
