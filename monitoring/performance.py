@@ -49,10 +49,11 @@ Statistical choices (every table says which rows it rests on):
   matured months, and 9.5 against 8.9 with the month's default rate as PD (which leaves all
   differences between loans in the residuals) over the last 12: a default is counted in
   every row whose window covers it, so the dependence is real and near this bound within a
-  year, weaker across windows that no longer overlap. The empirical variance was not taken instead because under miscalibration its
-  residuals carry the very excess being tested and inflate it, and it is noisy in thin
-  segments with a handful of defaulted loans. Monthly cohorts (``by="as_of"``) need none of
-  this and are the figures to test on; pooled ones summarise.
+  year, weaker across windows that no longer overlap. The empirical variance was not taken
+  instead because under miscalibration its residuals carry the very excess being tested and
+  inflate it, and it is noisy in thin segments with a handful of defaulted loans. Monthly
+  cohorts (``by="as_of"``) need none of this and are the figures to test on; pooled ones
+  summarise.
   ``design_effect`` = V / sum p(1 - p) says how much the pooling cost (1 in a one-month group).
 * **Intervals (95%).** The observed rate: Wilson score interval on the effective sample
   (count and n divided by the design effect; Kish's correction for clustered proportions);
