@@ -33,7 +33,7 @@ import pandas as pd
 
 from features.labels import label_rows
 from features.months import month_end, month_index
-from features.severity import SEVERITY_DPD
+from features.severity import DEFAULT_DPD, SEVERITY_DPD
 
 # The snapshot builder's own grid of open loan-months, reused (not re-implemented) so that the
 # realized rows are exactly the rows a portfolio run scores.
@@ -47,6 +47,8 @@ DEFAULT_SEVERITY: Final = len(SEVERITY_DPD)
 LOAN_ID: Final = "loan_id"
 BORROWER_ID: Final = "borrower_id"
 VINTAGE: Final = "vintage"
+#: The model input saying how far past due a loan is at ``as_of`` (features.families.repayment).
+DPD_NOW: Final = "dpd_now"
 #: Set by ``join_outcomes``: whether the scored row's loan-month was found in the outcomes.
 OUTCOME_FOUND: Final = "outcome_found"
 
@@ -59,10 +61,12 @@ __all__ = [
     "OutcomeError",
     "build_realized",
     "data_end",
+    "DPD_NOW",
     "defaulted_column",
     "join_outcomes",
     "matured_column",
     "outcome_columns",
+    "performing",
     "vintage_of",
 ]
 
@@ -173,6 +177,26 @@ def build_realized(
         columns[defaulted_column(h)] = severity >= DEFAULT_SEVERITY
         columns[matured_column(h)] = matured
     return pd.DataFrame(columns)
+
+
+def performing(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` that are predictions: loans not already in default at ``as_of``.
+
+    A loan 90 or more days past due at ``as_of`` (``dpd_now``) has defaulted already; its
+    grade is red by the DPD backstop whatever its PD, and its "outcome" is known on the day it
+    is scored. Counting it would inflate observed defaults (and AUC) with events no model
+    predicted, so performance is measured, as training measures it
+    (``training.pipeline.performing_outcomes``), on ``dpd_now < 90`` only.
+    Raises ``OutcomeError`` when the frame lacks ``dpd_now`` (every scored frame carries it:
+    it is a model input).
+    """
+    if DPD_NOW not in frame.columns:
+        raise OutcomeError(
+            f"the frame lacks {DPD_NOW!r}: without it loans already in default cannot be told "
+            "from predictions"
+        )
+    dpd = pd.to_numeric(frame[DPD_NOW], errors="coerce").to_numpy(dtype=float)
+    return frame[~(dpd >= DEFAULT_DPD)]
 
 
 def join_outcomes(

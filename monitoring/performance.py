@@ -17,6 +17,10 @@ after ``as_of``, so the figures come in three kinds, each saying what it rests o
   AUC that calibrated PDs imply, in the spirit of NannyML's CBPE, next to the realized ones
   once they mature.
 
+Every figure rests on the rows that are predictions (``monitoring.outcomes.performing``): a
+loan already 90+ DPD at ``as_of`` has defaulted before it is scored, and training measures the
+PDs without it too.
+
 Statistical choices (every table says which rows it rests on):
 
 * **Test of O against E.** Under the null "the PDs are calibrated", the observed default count
@@ -86,7 +90,7 @@ from monitoring.frames import (
     Segment,
     segment_labels,
 )
-from monitoring.outcomes import defaulted_column, matured_column
+from monitoring.outcomes import defaulted_column, matured_column, performing
 from monitoring.term_structure import (
     EARLY_WINDOWS,
     TermStructure,
@@ -549,6 +553,7 @@ def observed_vs_expected(
             "early_reads with a fitted term structure"
         )
     _require(frame, (AS_OF, LOAN_KEY, PD, defaulted_column(window), matured_column(window)))
+    frame = performing(frame)
     frame = _select_months(frame, months, window)
     return _observed_vs_expected(_Rows.of(frame, segments=False), by, window, level)
 
@@ -586,6 +591,7 @@ def auc_and_calibration_by_month(
         with ``defaults``.
     """
     _require(frame, (AS_OF, PD, defaulted_column(window), matured_column(window)))
+    frame = performing(frame)
     frame = _select_months(frame, months, window)
     rows = []
     for as_of, month in frame.groupby(AS_OF, sort=True):
@@ -654,6 +660,7 @@ def early_reads(
     """
     for h in windows:
         _require(frame, (AS_OF, LOAN_KEY, PD, defaulted_column(h), matured_column(h)))
+    frame = performing(frame)
     return _early_reads(_Rows.of(frame, segments=False), term_structure, windows, by, level)
 
 
@@ -723,6 +730,7 @@ def estimated_performance(frame: pd.DataFrame, window: int = DEFAULT_HORIZON) ->
         the recent months should not be trusted either); ``note``.
     """
     _require(frame, (AS_OF, PD))
+    frame = performing(frame)
     p_all = _probability(frame)
     estimated = (
         pd.DataFrame({AS_OF: frame[AS_OF].to_numpy(), "p": p_all})
@@ -803,6 +811,7 @@ def performance_figures(
         (every month) and ``auc_realized`` (matured months with both classes), book only.
     """
     _require(frame, (AS_OF, LOAN_KEY, PD))
+    frame = performing(frame)
     if term_structure is not None:
         _require(
             frame, [c for h in early_windows for c in (defaulted_column(h), matured_column(h))]

@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from features.labels import DEFAULT_HORIZON
 from monitoring.frames import PD
-from monitoring.outcomes import defaulted_column, matured_column
+from monitoring.outcomes import defaulted_column, matured_column, performing
 
 #: The early windows read before the 12-month outcomes mature.
 EARLY_WINDOWS: Final = (3, 6)
@@ -149,6 +149,7 @@ def _outcome(window: int) -> tuple[str, str]:
 def fit_term_structure(
     reference_frame: pd.DataFrame, windows: Sequence[int] = EARLY_WINDOWS
 ) -> TermStructure:
-    """``TermStructure(windows).fit(reference_frame)``: the curves of the champion's
-    development months (rows with matured h-month outcomes; the others are ignored)."""
-    return TermStructure(windows=tuple(windows)).fit(reference_frame)
+    """The curves of the champion's development months: ``TermStructure(windows)`` fitted on
+    the rows of ``reference_frame`` that are predictions (``monitoring.outcomes.performing``:
+    not already 90+ DPD) and, per window, whose h-month outcome has matured."""
+    return TermStructure(windows=tuple(windows)).fit(performing(reference_frame))

@@ -70,6 +70,7 @@ def _book(
             "borrower_type": "farmer",
             "industry": "services",
             "defaulted_12m": u < truth,
+            "dpd_now": 0,
         }
     )
     rise = np.where(rise_area is None or frame["area"] == rise_area, early_rise, 1.0)
@@ -97,6 +98,24 @@ def test_calibrated_pds_give_oe_near_one_and_no_verdict_above():
     by_area = observed_vs_expected(frame, by="area")
     assert by_area["area"].tolist() == sorted(AREAS)
     assert not (by_area["verdict"] == ABOVE).any()
+
+
+def test_loans_already_in_default_are_not_counted_as_predictions():
+    frame = _book(2000, 6, seed=19)
+    in_default = frame.sample(300, random_state=0).index
+    planted = frame.copy()
+    planted.loc[in_default, ["dpd_now", "pd_12m"]] = [120, 0.01]
+    planted.loc[in_default, [defaulted_column(h) for h in (3, 6, 12)]] = True
+    kept = frame.drop(index=in_default)
+    pd.testing.assert_frame_equal(observed_vs_expected(planted), observed_vs_expected(kept))
+    pd.testing.assert_frame_equal(
+        auc_and_calibration_by_month(planted), auc_and_calibration_by_month(kept)
+    )
+    fitted = fit_term_structure(planted)
+    np.testing.assert_array_equal(fitted.transform(kept), fit_term_structure(kept).transform(kept))
+    assert fitted.n_rows_[3] == len(kept)
+    with pytest.raises(ValueError, match="dpd_now"):
+        observed_vs_expected(frame.drop(columns="dpd_now"))
 
 
 def test_false_alarm_rate_of_monthly_cohorts_is_near_the_level():
