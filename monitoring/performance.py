@@ -534,7 +534,8 @@ def observed_vs_expected(
     Returns
     -------
     DataFrame
-        One row per group (matured rows only, groups sorted): the group columns, then
+        One row per group (matured rows of predictions only, groups sorted): the group
+        columns, then
 
         * ``n`` rows, ``loans`` distinct loans, ``months`` distinct as-of months;
         * ``observed`` defaults O, ``expected`` E = sum of ``pd_12m``;
@@ -721,7 +722,7 @@ def estimated_performance(frame: pd.DataFrame, window: int = DEFAULT_HORIZON) ->
     Returns
     -------
     DataFrame
-        One row per as-of month (ascending): ``as_of``; ``n`` scored rows;
+        One row per as-of month (ascending): ``as_of``; ``n`` rows that are predictions;
         ``expected_default_rate`` (mean ``pd_12m``) and ``auc_estimated`` (``expected_auc``)
         over all of them, known at once; ``matured`` (bool); ``n_matured``,
         ``realized_default_rate`` and ``auc_realized`` over the matured rows (NaN before);
