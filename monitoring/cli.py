@@ -258,3 +258,114 @@ def _print_drift(run: Any) -> None:
     console.print(f"wrote {run.folder}/ (summary.json, segments.csv, psi.parquet, reports/)")
     if run.mlflow_run_id:
         console.print(f"MLflow run {run.mlflow_run_id} (experiment red-credit-monitoring)")
+
+
+@app.command()
+def performance(
+    data: Annotated[Path, typer.Option(help="The book's folder, read further than the months.")],
+    as_of: AsOfOption,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: EWS_HOME/reports/monitoring/performance-...)."),
+    ] = None,
+    model_version: VersionOption = None,
+    workspace: WorkspaceOption = None,
+    dashboard: DashboardOption = True,
+    level: Annotated[
+        float, typer.Option(min=1e-9, max=0.5, help="Level of the 'above expectation' alert.")
+    ] = 0.001,
+    tracking_uri: TrackingOption = None,
+    ledger_url: LedgerOption = None,
+) -> None:
+    """Observed against expected defaults (12-month and early 3- and 6-month reads), AUC and
+    calibration over time, and label-free estimates; exit 1 if outcomes run above expectation."""
+    from features.io import first_line
+    from features.validation import PortfolioValidationError, load_validated_portfolio
+    from monitoring.current import CurrentDataError, read_ledger_months
+    from monitoring.outcomes import OutcomeError
+    from monitoring.performance import PerformanceError
+    from monitoring.performance_run import run_performance
+    from serving.ledger import LedgerError
+    from serving.stores import open_ledger
+
+    settings = _settings(tracking_uri, ledger_url)
+    months = _months(as_of)
+    try:
+        tables = load_validated_portfolio(data)
+    except PortfolioValidationError as exc:
+        _refuse(f"{data} failed validation ({first_line(exc)}); run ews-data validate {data}")
+    except (OSError, ValueError) as exc:
+        _refuse(f"{data}: {first_line(exc)}")
+    reference = _reference(settings, model_version)
+    publish = _dashboard(settings, workspace, dashboard)
+    try:
+        ledger = open_ledger(settings)
+        try:
+            current = read_ledger_months(ledger, months, reference.model_version)
+        finally:
+            ledger.dispose()
+    except CurrentDataError as exc:
+        _refuse(str(exc))
+    except LedgerError as exc:
+        _refuse(str(exc), 3)
+
+    def loan_keys(loan_ids: Any) -> dict[str, str]:
+        return {ledger.pseudonym_of_loan(str(i)): str(i) for i in loan_ids.unique()}
+
+    folder = out or settings.reports_dir / "monitoring" / f"performance-{months[0]}_{months[-1]}"
+    try:
+        run = run_performance(
+            reference,
+            current,
+            tables,
+            loan_keys,
+            months,
+            folder,
+            level=level,
+            log_run=_mlflow_logger(settings, f"performance {months[0]}..{months[-1]}"),
+            publish=publish,
+        )
+    except (PerformanceError, OutcomeError) as exc:
+        _refuse(first_line(exc))
+    _print_performance(run)
+    if run.breached:
+        raise typer.Exit(1)
+
+
+def _print_performance(run: Any) -> None:
+    summary = run.summary
+    table = Table(title="observed vs expected 12-month defaults (matured months)")
+    for column in ("month", "loans", "observed", "expected", "O/E [95%]", "verdict"):
+        table.add_column(column, justify="left" if column == "verdict" else "right")
+    for row in summary["book"]:
+        table.add_row(
+            row["as_of"],
+            f"{row['n']:,}",
+            f"{row['observed_rate']:.2%}",
+            f"{row['expected_rate']:.2%}",
+            f"{row['oe_ratio']:.2f} [{row['oe_low']:.2f}, {row['oe_high']:.2f}]",
+            row["verdict"],
+        )
+    console.print(table)
+    estimated = Table(title="label-free estimates (CBPE idea) beside realized figures")
+    for column in ("month", "est. default rate", "realized", "est. AUC", "realized AUC"):
+        estimated.add_column(column, justify="right")
+    for row in summary["estimated"]:
+        estimated.add_row(
+            str(row["as_of"])[:7],
+            f"{row['expected_default_rate']:.2%}",
+            "" if row["realized_default_rate"] is None else f"{row['realized_default_rate']:.2%}",
+            f"{row['auc_estimated']:.3f}",
+            "" if row["auc_realized"] is None else f"{row['auc_realized']:.3f}",
+        )
+    console.print(estimated)
+    console.print(f"{len(summary['alerts'])} alert(s) at level {summary['alert_level']}")
+    for alert in summary["alerts"][:20]:
+        console.print(
+            f"  [red]above expectation[/red] {alert['as_of']} {escape(alert['group'])} "
+            f"({alert['window']}-month window): observed {alert['observed']}, expected "
+            f"{alert['expected']:.1f} (O/E {alert['oe_ratio']:.2f}, {alert['n']} loans)"
+        )
+    console.print(f"wrote {run.folder}/")
+    if run.mlflow_run_id:
+        console.print(f"MLflow run {run.mlflow_run_id} (experiment red-credit-monitoring)")

@@ -21,23 +21,34 @@ rows would understate the noise threefold (on a drift-free book that fired on se
 noise bound (statistical evidence), and a segment below ``min_rows`` on either side gets no
 verdict at all (its figures are still shown, marked ``too small``).
 
-What breaches. A segment-month is a **breach** when its PD or its grade mix shifts (both
-``psi > 0.25`` and beyond noise), or when more than ``dataset_share`` of the inputs shift at
-once; it is on **watch** when the PD or grade mix is in the watch band. Inputs alone do not
-breach: inputs move for reasons the model does not weigh (a book growing older moves
-``months_on_book`` every month), and an input shift that matters moves the PD or the grades.
-Every input's CSI is reported with its own band so a reader sees what drives a PD shift.
+What breaches. A segment-month is a **breach** when its PD distribution, its grade mix or its
+orange/red share shifts, or when more than ``dataset_share`` of the inputs shift at once; it
+is on **watch** when one of the three is in its watch band. The orange/red share (the loans a
+post-loan manager must act on) has its own test because it is where a shock to part of a
+segment shows first: a moderate shock to 350 loans doubles it while the decile PSI of the PD
+stays inside its noise bound (docs/monitoring.md). It is judged by the ratio of the shares
+(watch 1.5x, shift 2x) once a one-sided two-proportion test puts the rise beyond ``alpha``.
+Inputs alone do not breach: inputs move for reasons the model does not weigh (a book growing
+older moves ``months_on_book`` every month; seasonal industries move their 3-month trends
+with the season), and an input shift that matters moves the PD or the grades. Every input's
+CSI is reported with its own band so a reader sees what drives a PD shift.
+
+Population. Loans already 90 or more days past due are left out on both sides: they are
+defaults, not predictions (their grade is red by the backstop whatever the model says), and a
+book whose stock of defaulted loans builds up would otherwise show PD drift that is only that
+stock. Their count is reported per month (``n_in_default``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Final
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
+from scipy.stats import chi2, norm
 
 from monitoring.bins import ReferenceBins, fit_column_bins, fit_reference_bins, psi_from_counts
 from monitoring.frames import (
@@ -46,10 +57,12 @@ from monitoring.frames import (
     GRADE_ORDER,
     LOAN_KEY,
     PD,
+    WHOLE_BOOK,
     Segment,
     iter_segments,
     missing_columns,
 )
+from monitoring.outcomes import DPD_NOW, performing
 
 STABLE, WATCH, SHIFT, TOO_SMALL = "stable", "watch", "shift", "too small"
 BREACH: Final = "breach"
@@ -69,6 +82,8 @@ class DriftRule:
     alpha: float = 0.001
     min_rows: int = 200
     dataset_share: float = 0.5
+    action_watch: float = 1.5
+    action_shift: float = 2.0
 
     def __post_init__(self) -> None:
         if self.bins < 2:
@@ -102,6 +117,24 @@ class DriftRule:
         out[small | np.isnan(psi)] = TOO_SMALL
         return out
 
+    def action_rise(
+        self, reference_share: float, reference_loans: int, current_count: int, current_n: int
+    ) -> ActionRise:
+        """Has the orange/red share risen beyond chance? A one-sided two-proportion z-test
+        (the reference share estimated from its distinct loans, with half a loan added so an
+        empty reference share is not certainty), banded by the ratio of the shares."""
+        if current_n < self.min_rows or reference_loans < self.min_rows:
+            return ActionRise(float("nan"), float("nan"), TOO_SMALL)
+        ref = (reference_share * reference_loans + 0.5) / (reference_loans + 1)
+        cur = current_count / current_n
+        se = math.sqrt(ref * (1 - ref) * (1 / current_n + 1 / reference_loans))
+        p_value = float(norm.sf((cur - ref) / se))
+        ratio = cur / ref
+        band = STABLE
+        if p_value < self.alpha and ratio >= self.action_watch:
+            band = SHIFT if ratio >= self.action_shift else WATCH
+        return ActionRise(ratio, p_value, band)
+
     def describe(self) -> str:
         """The rule in one sentence, for reports and the JSON summary."""
         return (
@@ -109,9 +142,21 @@ class DriftRule:
             f"reference level); a figure is 'watch' above {self.watch} and 'shift' above "
             f"{self.shift} only when also above the no-drift noise (1/n + 1/m) x "
             f"chi2_(1-{self.alpha})(B-1); segments under {self.min_rows} rows on either side "
-            f"get no verdict; breach = PD or grade mix 'shift', or more than "
-            f"{self.dataset_share:.0%} of the inputs 'shift'"
+            f"get no verdict; the orange/red share is 'watch' at {self.action_watch}x and "
+            f"'shift' at {self.action_shift}x the reference's when its rise is significant at "
+            f"{self.alpha}; breach = PD, grade mix or orange/red share 'shift', or more than "
+            f"{self.dataset_share:.0%} of the inputs 'shift'; loans already 90+ days past due "
+            "are left out (they are defaults, not predictions)"
         )
+
+
+@dataclass(frozen=True)
+class ActionRise:
+    """The orange/red share against the reference's: ratio, one-sided p-value, band."""
+
+    ratio: float
+    p_value: float
+    band: str
 
 
 @dataclass(frozen=True)
@@ -164,13 +209,18 @@ def compute_drift(
         If a frame lacks an input, the PD or the grade, or ``current`` is empty.
     """
     rule = rule or DriftRule()
-    wanted = [*inputs, PD, GRADE, LOAN_KEY]
+    wanted = [*inputs, PD, GRADE, LOAN_KEY, DPD_NOW]
     for name, frame in (("reference", reference), ("current", current)):
         absent = missing_columns(frame, wanted)
         if absent:
             raise ValueError(f"the {name} lacks columns: {', '.join(absent)}")
     if current.empty:
         raise ValueError("the current sample is empty: nothing was scored in these months")
+    reference = performing(reference).reset_index(drop=True)
+    scored_rows = current.groupby(AS_OF).size()
+    current = performing(current)
+    if current.empty:
+        raise ValueError("every loan scored in these months is already 90+ days past due")
     bins = fit_reference_bins(reference, list(inputs), rule.bins)
     pd_bins = ReferenceBins((fit_column_bins(reference[PD], rule.bins),))
     grade_bins = ReferenceBins(
@@ -206,9 +256,12 @@ def compute_drift(
             table.insert(0, "dimension", segment.dimension)
             table.insert(0, AS_OF, as_of)
             psi_rows.append(table)
-            segment_rows.append(
-                _segment_verdict(as_of, segment, table, reference, month, ref_mask, cur_mask, rule)
+            verdict = _segment_verdict(
+                as_of, segment, table, reference, month, ref_mask, cur_mask, rule
             )
+            if segment == WHOLE_BOOK:
+                verdict["n_in_default"] = int(scored_rows.get(as_of, 0)) - int(cur_mask.sum())
+            segment_rows.append(verdict)
             mix_rows.extend(
                 _grade_mix(as_of, segment, reference[GRADE][ref_mask], month[GRADE][cur_mask])
             )
@@ -275,26 +328,36 @@ def _segment_verdict(
     shifted = judged[judged["band"] == SHIFT]
     share = len(shifted) / len(judged) if len(judged) else float("nan")
     pd_band, grade_band = by_column.at[PD_FIGURE, "band"], by_column.at[GRADE_FIGURE, "band"]
+    ref_grades, cur_grades = reference[GRADE][ref_mask], month[GRADE][cur_mask]
+    n_ref_loans = int(by_column.at[PD_FIGURE, "n_reference_loans"])
+    action = rule.action_rise(
+        _share(ref_grades, ACTION_GRADES),
+        n_ref_loans,
+        int(cur_grades.astype(str).isin(ACTION_GRADES).sum()),
+        len(cur_grades),
+    )
+    bands = (pd_band, grade_band, action.band)
     reasons = [f"PD {pd_band}" for b in [pd_band] if b in (WATCH, SHIFT)]
     reasons += [f"grade mix {grade_band}" for b in [grade_band] if b in (WATCH, SHIFT)]
-    if SHIFT in (pd_band, grade_band) or (len(judged) and share > rule.dataset_share):
+    if action.band in (WATCH, SHIFT):
+        reasons.append(f"orange/red share x{action.ratio:.1f} ({action.band})")
+    if SHIFT in bands or (len(judged) and share > rule.dataset_share):
         status = BREACH
         if len(judged) and share > rule.dataset_share:
             reasons.append(f"{share:.0%} of inputs shifted")
-    elif WATCH in (pd_band, grade_band):
+    elif WATCH in bands:
         status = WATCH
     elif TOO_SMALL in (pd_band,):
         status = TOO_SMALL
     else:
         status = STABLE
     top = inputs.sort_values("psi", ascending=False).head(3)
-    ref_grades, cur_grades = reference[GRADE][ref_mask], month[GRADE][cur_mask]
     return {
         AS_OF: as_of,
         "dimension": segment.dimension,
         "segment": segment.name,
         "n_reference": int(ref_mask.sum()),
-        "n_reference_loans": int(by_column.at[PD_FIGURE, "n_reference_loans"]),
+        "n_reference_loans": n_ref_loans,
         "n_current": int(cur_mask.sum()),
         "pd_psi": float(by_column.at[PD_FIGURE, "psi"]),
         "pd_noise": float(by_column.at[PD_FIGURE, "noise"]),
@@ -305,6 +368,9 @@ def _segment_verdict(
         "mean_pd_current": _mean(month[PD][cur_mask]),
         "action_share_reference": _share(ref_grades, ACTION_GRADES),
         "action_share_current": _share(cur_grades, ACTION_GRADES),
+        "action_ratio": action.ratio,
+        "action_p": action.p_value,
+        "action_band": action.band,
         "inputs_watch": int((judged["band"] == WATCH).sum()),
         "inputs_shift": len(shifted),
         "drifted_input_share": share,

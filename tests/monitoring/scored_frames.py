@@ -7,7 +7,7 @@ import pandas as pd
 
 AREAS = ("anji", "deqing", "wuxing")
 INDUSTRIES = ("manufacturing", "agriculture_livestock")
-INPUTS = ("signal", "amount", "area", "borrower_type", "industry")
+INPUTS = ("signal", "amount", "dpd_now", "area", "borrower_type", "industry")
 
 
 def make_scored(
@@ -50,6 +50,7 @@ def make_scored(
                     "grade": grade,
                     "signal": signal,
                     "amount": amount,
+                    "dpd_now": np.where(pd_12m > 0.6, 95.0, 0.0),
                     "area": pd.Categorical(area, categories=AREAS),
                     "borrower_type": pd.Categorical(kind),
                     "industry": pd.Categorical(industry, categories=INDUSTRIES),

@@ -47,7 +47,7 @@ def test_a_shift_in_one_crossed_segment_breaches_there_and_nowhere_untouched(ref
 
 
 def test_a_small_segment_needs_more_than_the_fixed_band_to_fire():
-    rule = DriftRule()
+    rule = DriftRule(min_rows=100)
     # 120 loans against 150: noise alone exceeds 0.10 with ten bins.
     noise = rule.noise(np.array([120]), np.array([150]), np.array([11]))[0]
     assert noise > 0.25
@@ -89,8 +89,18 @@ def test_segments_below_min_rows_get_no_verdict(reference):
 def test_the_reference_counts_distinct_loans_not_rows(reference):
     current = make_scored(np.random.default_rng(2), 6000, ["2024-07"])
     seg = compute_drift(reference, current, INPUTS).segments.set_index("segment")
-    assert seg.at["book", "n_reference"] == 18000
-    assert seg.at["book", "n_reference_loans"] == 6000
+    performing = reference[reference["dpd_now"] < 90]
+    assert seg.at["book", "n_reference"] == len(performing) > 17_000
+    assert seg.at["book", "n_reference_loans"] == performing["loan_key"].nunique() > 5_900
+
+
+def test_loans_already_in_default_are_left_out_and_counted(reference):
+    current = make_scored(np.random.default_rng(2), 6000, ["2024-07"])
+    in_default = int((current["dpd_now"] >= 90).sum())
+    assert in_default > 0
+    book = compute_drift(reference, current, INPUTS).segments.iloc[0]
+    assert book["segment"] == "book"
+    assert book["n_current"] == 6000 - in_default and book["n_in_default"] == in_default
 
 
 def test_bad_input_names_what_is_missing(reference):
