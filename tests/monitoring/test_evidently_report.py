@@ -121,3 +121,22 @@ def test_html_is_self_contained_and_replaced_atomically(tmp_path):
     assert "window.drawDashboard" in html and "<script src=" not in html  # script inline
     assert "ews_psi_q10" in html or "reference-quantile bins" in html
     assert [p.name for p in target.parent.iterdir()] == ["drift.html"]  # no temp file left
+
+
+def test_unpinned_evidently_switches_test_with_the_reference_size():
+    """Why pinning matters: the same column, left to Evidently, gets another test past 1,000
+    rows (so the 300/4000 cases above straddle the switch)."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+
+    definition = DataDefinition(numerical_columns=["income"])
+    resolved = []
+    for n_reference in (300, 4000):
+        reference, current = scored_frame(n_reference, seed=12), scored_frame(1500, seed=13)
+        snapshot = Report([ValueDrift(column="income")]).run(
+            Dataset.from_pandas(current[["income"]], data_definition=definition),
+            Dataset.from_pandas(reference[["income"]], data_definition=definition),
+        )
+        (config,) = config_of(snapshot, "ValueDrift")
+        resolved.append((config["method"], config["threshold"]))
+    assert resolved[0] != resolved[1], resolved
