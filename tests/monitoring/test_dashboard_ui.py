@@ -30,6 +30,7 @@ import pytest
 from evidently.errors import EvidentlyError
 
 from monitoring.dashboard import (
+    FIGURE_METRIC,
     PANELS,
     ensure_project,
     month_snapshot,
@@ -311,3 +312,30 @@ def test_chromium_renders_every_panel(ui):
     assert pixels.shape[:2] == (3000, 1600)
     colour = pixels.max(axis=2) - pixels.min(axis=2)  # chart lines are coloured, text grey
     assert (colour > 0.3).sum() > 2000, "the screenshot shows no coloured chart lines"
+
+
+def test_a_month_published_while_the_ui_runs_shows_up_once(ui):
+    """The monitoring run publishes into the directory the UI serves (Evidently's watchdog
+    picks files up): a new month appears, a re-published month is not doubled."""
+    ws = open_workspace(ui.workdir / "workspace")
+    project = ensure_project(ws, name="published-live")
+    figures = figures_table(months=3)
+    publish_figures(ws, project, figures.iloc[: len(figures) // 2])
+    publish_figures(ws, project, figures)  # re-publishes the first months, adds the rest
+    panel = {"values": [{"tags": [], "metadata": {}, "metric": FIGURE_METRIC,
+                         "metric_labels": {"figure": "pd_psi", "segment": "book"}}]}  # fmt: skip
+    deadline, answer = time.monotonic() + 30, None
+    while True:
+        with contextlib.suppress(urllib.error.HTTPError):
+            answer = panel_series(ui, str(project.id), panel)
+            if len(answer["sources"]) == 3 and len(answer["series"]) == 1:
+                break
+        assert time.monotonic() < deadline, f"the UI never showed the 3 months: {answer}"
+        time.sleep(0.5)
+    time.sleep(2)  # let any late file event land, then check nothing doubled
+    answer = panel_series(ui, str(project.id), panel)
+    assert [s["timestamp"][:10] for s in answer["sources"]] == [
+        "2025-01-31", "2025-02-28", "2025-03-31",
+    ]  # fmt: skip
+    expected = figures.query("figure == 'pd_psi' and segment == 'book'")["value"].tolist()
+    assert answer["series"][0]["values"] == pytest.approx(expected)
