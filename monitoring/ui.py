@@ -20,6 +20,16 @@ Why the secret comes from an environment variable
     A ``--secret`` argument is visible to every user in the process list; ``serve`` reads
     ``EWS_MONITOR_UI_SECRET`` instead and hands it to Evidently's config in-process.
 
+A fix to Evidently's workspace watcher
+    The UI picks up files written into the workspace while it runs (a month published by the
+    monitoring run) through a watchdog observer. In 0.7.23 its handler reads a new project's
+    ``metadata.json`` on the file's creation event, when it may still be empty; the
+    ``JSONDecodeError`` ends the observer thread, and from then on nothing written to the
+    workspace shows until a restart (it happened in our tests when a project was created over
+    the UI's own API). :func:`serve` installs a handler that logs such an error and goes on
+    (the write's next event re-reads the file) and gives a late-registered project its
+    snapshot table.
+
 The UI does not need the ``MonitoringFigure`` class to read the snapshots (they store
 Evidently's own result type), so a plain ``evidently ui`` would draw the same dashboard; running
 it from here adds the workspace check, the loopback rule and the secret rule.
@@ -29,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import subprocess
 import sys
@@ -37,7 +48,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from monitoring.dashboard import open_workspace
 
@@ -49,8 +60,37 @@ DEFAULT_PORT: Final = 8000
 _TELEMETRY_OFF: Final = {"DO_NOT_TRACK": "true"}
 
 
+_log = logging.getLogger(__name__)
+
+
 class UiError(ValueError):
     """The UI cannot be started or did not come up; the message says why."""
+
+
+def install_sturdy_watcher() -> None:
+    """Make Evidently's workspace watcher survive half-written files (module docstring).
+
+    Evidently imports the handler class when the UI starts its observer, so replacing the
+    module attribute before :func:`serve` builds the app is enough; idempotent.
+    """
+    from evidently.ui.service.storage.local import watcher
+
+    base = watcher.WorkspaceDirHandler
+    if getattr(base, "ews_sturdy", False):
+        return
+
+    class SturdyWorkspaceDirHandler(base):  # type: ignore[misc, valid-type]
+        ews_sturdy = True
+
+        def dispatch(self, event: Any) -> None:
+            try:
+                super().dispatch(event)
+            except (ValueError, OSError, KeyError) as exc:  # JSONDecodeError is a ValueError
+                _log.warning("workspace watcher skipped %s: %s", event.src_path, exc)
+            for project_id in list(self.state.projects):  # registered by a later event
+                self.state.snapshots.setdefault(project_id, {})
+
+    watcher.WorkspaceDirHandler = SturdyWorkspaceDirHandler
 
 
 def _require_loopback(host: str) -> None:
@@ -139,6 +179,7 @@ def serve(
 
     from evidently.ui.service.app import get_config, run
 
+    install_sturdy_watcher()
     run(get_config(host=host, port=int(port), workspace=str(workspace), secret=secret))
 
 

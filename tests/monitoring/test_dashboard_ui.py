@@ -316,7 +316,8 @@ def test_chromium_renders_every_panel(ui):
 
 def test_a_month_published_while_the_ui_runs_shows_up_once(ui):
     """The monitoring run publishes into the directory the UI serves (Evidently's watchdog
-    picks files up): a new month appears, a re-published month is not doubled."""
+    picks files up): a new project and its months appear, a re-published month is not
+    doubled. (The watcher fix itself: tests/monitoring/test_ui.py.)"""
     ws = open_workspace(ui.workdir / "workspace")
     project = ensure_project(ws, name="published-live")
     figures = figures_table(months=3)
