@@ -369,3 +369,29 @@ def _print_performance(run: Any) -> None:
     console.print(f"wrote {run.folder}/")
     if run.mlflow_run_id:
         console.print(f"MLflow run {run.mlflow_run_id} (experiment red-credit-monitoring)")
+
+
+@app.command()
+def ui(
+    workspace: WorkspaceOption = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8011,
+) -> None:
+    """Serve the dashboard (the Evidently UI) on 127.0.0.1. Writes need the secret in
+    EWS_MONITOR_UI_SECRET (the header evidently-secret); without one it does not start."""
+    from monitoring.dashboard import WorkspaceError
+    from monitoring.ui import SECRET_ENV, UiError, serve
+
+    settings = _settings(None, None)
+    path = workspace or settings.home / "evidently"
+    if not os.environ.get(SECRET_ENV):
+        _refuse(
+            f"set {SECRET_ENV} to the secret that writes must carry (reads are open on "
+            "127.0.0.1); the UI never starts open to writes"
+        )
+    console.print(f"dashboard: http://127.0.0.1:{port}  (workspace {path}; Ctrl-C stops it)")
+    try:
+        serve(path, port=port)
+    except UiError as exc:
+        _refuse(str(exc))
+    except WorkspaceError as exc:
+        _refuse(str(exc), 3)
