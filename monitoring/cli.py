@@ -110,7 +110,7 @@ def _dashboard(settings: Any, workspace: Path | None, enabled: bool) -> Any:
     checked) before anything is computed."""
     if not enabled:
         return None
-    from monitoring.dashboard import WorkspaceError, ensure_project, open_workspace, publish_figures
+    from monitoring.dashboard import WorkspaceError, ensure_project, open_workspace, publish_merged
 
     path = workspace or settings.home / "evidently"
     try:
@@ -118,7 +118,7 @@ def _dashboard(settings: Any, workspace: Path | None, enabled: bool) -> Any:
         project = ensure_project(ws)
     except WorkspaceError as exc:
         _refuse(str(exc), 3)
-    return lambda figures: publish_figures(ws, project, figures)
+    return lambda figures: publish_merged(path, ws, project, figures)
 
 
 def _mlflow_logger(settings: Any, run_name: str) -> Any:

@@ -471,3 +471,40 @@ def months_published(ws: Workspace, project: Project) -> list[str]:
     """As-of dates with a figure snapshot, sorted (one entry per snapshot, so a month
     published twice shows up twice if the replacement ever failed)."""
     return sorted(d for d, ids in figure_snapshots(ws, project).items() for _ in ids)
+
+
+#: The figures published so far, beside the workspace's projects: a month's snapshot is
+#: rebuilt from it, so a drift run and a performance run of the same month add up instead of
+#: the later one replacing the earlier.
+FIGURES_FILE: Final = "ews-figures.parquet"
+
+
+def publish_merged(
+    workspace: str | Path, ws: Workspace, project: Project, figures: pd.DataFrame
+) -> dict[pd.Timestamp, uuid.UUID]:
+    """Publish ``figures`` on top of what the months already show.
+
+    A figure name given for a month replaces that figure's earlier values of the month (all
+    segments and labels, so a segment no longer among the worst drops out); figures of other
+    names stay. The merged table is kept in ``FIGURES_FILE`` (written atomically) and the
+    touched months are republished from it.
+    """
+    from features.io import stage_file
+
+    new = _checked_figures(figures)
+    store = Path(workspace) / FIGURES_FILE
+    merged = new
+    if store.exists():
+        try:
+            old = _checked_figures(pd.read_parquet(store))
+        except (OSError, ValueError) as exc:
+            raise WorkspaceError(f"{store} cannot be read ({exc}); move it away") from None
+        replaced = old.set_index(["as_of", "figure"]).index.isin(
+            new.set_index(["as_of", "figure"]).index
+        )
+        merged = pd.concat([old[~replaced], new], ignore_index=True)
+    staged = stage_file(store, lambda p: merged.to_parquet(p, index=False))
+    months = set(new["as_of"])
+    published = publish_figures(ws, project, merged[merged["as_of"].isin(months)])
+    staged.replace(store)
+    return published

@@ -185,3 +185,31 @@ def test_figure_snapshots_ignore_other_snapshots(published):
     other = Report([RowCount()]).run(pd.DataFrame({"x": [1, 2]}), None)
     ws.add_run(project.id, other)
     assert len(figure_snapshots(ws, project)) == figures["as_of"].nunique()
+
+
+def test_a_drift_run_and_a_performance_run_of_the_same_months_add_up(tmp_path):
+    from monitoring.dashboard import FIGURES_FILE, months_published, publish_merged
+
+    path = tmp_path / "ws"
+    ws = open_workspace(path, create=True)
+    project = ensure_project(ws)
+    figures = figures_table(months=3)
+    drift = figures[figures["figure"].isin(["pd_psi", "worst_segment_pd_psi"])]
+    outcome = figures[figures["figure"].isin(["oe_ratio", "auc_estimated"])]
+    publish_merged(path, ws, project, drift)
+    publish_merged(path, ws, project, outcome)
+    assert len(months_published(ws, project)) == 3  # one snapshot a month, both runs in it
+    stored = pd.read_parquet(path / FIGURES_FILE)
+    assert set(stored["figure"]) == {"pd_psi", "worst_segment_pd_psi", "oe_ratio", "auc_estimated"}
+    _, series = served_series(path, project.id, {"figure": "oe_ratio", "segment": "book"})
+    assert series and all(len(s.values) == 3 for s in series)
+    # A new drift run of the first month replaces that month's worst segments as a whole.
+    first = drift["as_of"].min()
+    again = drift[(drift["as_of"] == first) & (drift["figure"] == "worst_segment_pd_psi")].head(1)
+    publish_merged(path, ws, project, again)
+    stored = pd.read_parquet(path / FIGURES_FILE)
+    worst = stored[(stored["as_of"] == first) & (stored["figure"] == "worst_segment_pd_psi")]
+    assert len(worst) == 1
+    assert len(stored[(stored["as_of"] == first) & (stored["figure"] == "pd_psi")]) == len(
+        drift[(drift["as_of"] == first) & (drift["figure"] == "pd_psi")]
+    )
