@@ -15,6 +15,9 @@ export DO_NOT_TRACK := true
 DEMO_BORROWERS ?= 5000
 DEMO_MONTHS ?= 36
 DEMO_SEED ?= 20261127
+# The demo's book holds a shock (hotels and tourism lose business from 2024-07), so the
+# monitoring stage and its dashboard have something to show.
+DEMO_SCENARIO ?= features/scenarios/hospitality_tourism_downturn.yaml
 PORTFOLIO := $(EWS_HOME)/data/portfolio
 # Debian's Chromium: the dashboard tests open the Evidently UI in it, headless.
 CHROMIUM := /usr/bin/chromium
@@ -40,14 +43,15 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM) ## Install Debian's chromium for the headless dashboard tests
 
-demo: $(STAMP) ## Simulate, validate, build features, train and promote; serve it, score over HTTP, assess the book
-	$(BIN)/ews-data simulate --borrowers $(DEMO_BORROWERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(PORTFOLIO)
+demo: $(STAMP) ## Simulate, validate, build features, train and promote; serve it, score over HTTP, assess the book; monitor it
+	$(BIN)/ews-data simulate --borrowers $(DEMO_BORROWERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --scenario $(DEMO_SCENARIO) --out $(PORTFOLIO)
 	$(BIN)/ews-data validate $(PORTFOLIO)
 	$(BIN)/ews-data summary $(PORTFOLIO)
 	$(BIN)/ews-data crosswalk $(PORTFOLIO) --fit-until 2024-06-30
 	$(BIN)/ews-data features --data $(PORTFOLIO) --as-of 2024-01:2025-12 --out $(EWS_HOME)/data/snapshots.parquet
 	$(BIN)/ews-train fit --data $(PORTFOLIO) --promote
 	bash serving/examples/demo_service.sh $(BIN) $(PORTFOLIO) $(EWS_HOME)/reports
+	bash monitoring/examples/demo_monitoring.sh $(BIN) $(PORTFOLIO) $(EWS_HOME)/reports
 
 test: $(STAMP) $(CHROMIUM) ## Run the whole test suite (installs chromium first if missing)
 	$(BIN)/python -m pytest

@@ -222,8 +222,9 @@ class Panel:
 
 READING_GUIDE: Final = (
     "PSI and CSI compare this month with the reference the model was trained on: below 0.10 "
-    "stable, 0.10-0.25 worth watching, above 0.25 shifted (the drifted-input share counts "
-    "inputs at or above 0.25). Grade shares sum to 1. Observed/expected near 1 means the PD is "
+    "stable, 0.10-0.25 worth watching, above 0.25 shifted, each only when also above what "
+    "sampling alone gives at that sample size (the drifted-input share counts inputs shifted "
+    "so). A segment breaches when its PD, grade mix or orange/red share shifts. Grade shares sum to 1. Observed/expected near 1 means the PD is "
     "calibrated; early reads compare defaults 3 and 6 months after the as-of with what the PD "
     "implied for that horizon. Estimated AUC is what the model expects of itself; realized AUC "
     "appears once 12-month outcomes have matured. A month without a figure has no point."
@@ -261,6 +262,22 @@ PANELS: Final[tuple[Panel, ...]] = (
         "line",
         "The segment with the highest PD PSI each month (legend: the segment)",
         (Series("worst_segment_pd_psi", "{{label}}", segment=None),),
+        "half",
+    ),
+    Panel(
+        "breaches",
+        "Segments in breach",
+        "line",
+        "Segment-months whose PD, grade mix or orange/red share shifted (the run's exit code 1)",
+        (Series("segments_in_breach", "segments in breach"),),
+        "half",
+    ),
+    Panel(
+        "action-share",
+        "Orange/red share of the book",
+        "line",
+        "Share of performing loans graded orange or red: the post-loan managers' work list",
+        (Series("action_share", "orange/red", label="current"),),
         "half",
     ),
     Panel(

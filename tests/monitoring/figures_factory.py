@@ -41,6 +41,8 @@ def figures_table(months: int = 5, seed: int = 20261203) -> pd.DataFrame:
         shares = rng.dirichlet(np.array([60, 20, 10, 6, 4]))
         for grade, share in zip(GRADES, shares, strict=True):
             add(as_of, "grade_share", share, label=grade)
+        add(as_of, "segments_in_breach", float(i // 2), n=60)
+        add(as_of, "action_share", 0.05 + 0.004 * i, label="current")
         add(as_of, "worst_segment_pd_psi", 0.2 + 0.03 * i, label=worst[i % len(worst)], n=800)
         observed, expected = 0.030 + 0.002 * i, 0.028 + 0.001 * i
         add(as_of, "observed_default_rate", observed, n=15_000)
