@@ -113,11 +113,14 @@ def _write_folder(
         return
     from monitoring.evidently_report import build_drift_report, save_report_html
 
+    from monitoring.outcomes import performing
+
     (folder / "reports").mkdir()
     numerical, categorical = _column_kinds(reference.frame, reference.inputs)
-    for as_of, month in current.groupby(AS_OF, sort=True):
+    population = performing(reference.frame)  # the population the figures judge
+    for as_of, month in performing(current).groupby(AS_OF, sort=True):
         label = pd.Timestamp(as_of).strftime("%Y-%m")  # type: ignore[arg-type]
-        snapshot = build_drift_report(reference.frame, month, numerical, categorical)
+        snapshot = build_drift_report(population, month, numerical, categorical)
         save_report_html(snapshot, folder / "reports" / f"drift-{label}.html")
 
 

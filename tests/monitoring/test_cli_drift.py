@@ -146,3 +146,46 @@ def test_a_version_without_a_reference_is_refused_naming_it(monitored, tmp_path)
 def test_a_bad_month_range_is_refused():
     result = runner.invoke(app, ["drift", "--as-of", "2024-13", *QUICK])
     assert result.exit_code == 2 and "2024-13" in result.output
+
+
+def test_evidently_reports_and_the_dashboard_are_filled_for_every_month(monitored, tmp_path):
+    from monitoring.dashboard import ensure_project, months_published, open_workspace
+
+    out, workspace = tmp_path / "full", tmp_path / "evidently"
+    with environment(monitored.environment()):
+        result = runner.invoke(
+            app, ["drift", "--as-of", MONTHS, "--out", str(out), "--workspace", str(workspace)]
+        )
+    assert result.exit_code in (0, 1), result.output
+    for month in SCORED_MONTHS:
+        html = (out / "reports" / f"drift-{month}.html").read_text(encoding="utf-8")
+        assert "ews_psi_q10" in html or "PSI" in html
+    ws = open_workspace(workspace)
+    assert [m[:7] for m in months_published(ws, ensure_project(ws))] == list(SCORED_MONTHS)
+
+
+def test_a_corrupt_workspace_is_refused_before_anything_is_written(monitored, tmp_path):
+    workspace = tmp_path / "evidently"
+    workspace.mkdir()
+    (workspace / "not-a-uuid-project").mkdir()
+    bad = workspace / "01a23d04-5d99-7658-a9d1-12c27d936013"
+    bad.mkdir()
+    (bad / "metadata.json").write_text("{ this is not json")
+    out = tmp_path / "never"
+    with environment(monitored.environment()):
+        result = runner.invoke(
+            app,
+            [
+                "drift",
+                "--as-of",
+                MONTHS,
+                "--out",
+                str(out),
+                "--workspace",
+                str(workspace),
+                *QUICK[1:],
+            ],
+        )
+    assert result.exit_code == 3, result.output
+    assert str(workspace) in result.output.replace("\n", "")
+    assert not out.exists()
