@@ -224,10 +224,11 @@ READING_GUIDE: Final = (
     "PSI and CSI compare this month with the reference the model was trained on: below 0.10 "
     "stable, 0.10-0.25 worth watching, above 0.25 shifted, each only when also above what "
     "sampling alone gives at that sample size (the drifted-input share counts inputs shifted "
-    "so). A segment breaches when its PD, grade mix or orange/red share shifts. Grade shares sum to 1. Observed/expected near 1 means the PD is "
-    "calibrated; early reads compare defaults 3 and 6 months after the as-of with what the PD "
-    "implied for that horizon. Estimated AUC is what the model expects of itself; realized AUC "
-    "appears once 12-month outcomes have matured. A month without a figure has no point."
+    "so). A segment breaches when its PD, grade mix or orange/red share shifts. Grade shares "
+    "sum to 1. Observed/expected near 1 means the PD is calibrated; early reads compare "
+    "defaults 3 and 6 months after the as-of with what the PD implied for that horizon. "
+    "Estimated AUC is what the model expects of itself; realized AUC appears once 12-month "
+    "outcomes have matured. A month without a figure has no point."
 )
 
 PANELS: Final[tuple[Panel, ...]] = (

@@ -112,7 +112,6 @@ def _write_folder(
     if not evidently_reports:
         return
     from monitoring.evidently_report import build_drift_report, save_report_html
-
     from monitoring.outcomes import performing
 
     (folder / "reports").mkdir()

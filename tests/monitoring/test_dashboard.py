@@ -48,7 +48,8 @@ def published(tmp_path):
 def test_the_panels_cover_every_figure_the_run_produces():
     assert set(PANEL_FIGURES) == {
         "drifted_input_share", "pd_psi", "grade_share", "worst_segment_pd_psi",
-        "segments_in_breach", "action_share", "observed_default_rate", "expected_default_rate", "oe_ratio",
+        "segments_in_breach", "action_share",
+        "observed_default_rate", "expected_default_rate", "oe_ratio",
         "early_read_observed", "early_read_expected", "auc_estimated", "auc_realized",
     }  # fmt: skip
     assert len({p.title for p in PANELS}) == len(PANELS)
