@@ -8,6 +8,7 @@ scheduler: 0 nothing breached, 1 a breach was found (drift, or outcomes above ex
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -309,7 +310,7 @@ def performance(
     except LedgerError as exc:
         _refuse(str(exc), 3)
 
-    def loan_keys(loan_ids: Any) -> dict[str, str]:
+    def loan_keys(loan_ids: Any) -> Mapping[object, str]:
         return {ledger.pseudonym_of_loan(str(i)): str(i) for i in loan_ids.unique()}
 
     folder = out or settings.reports_dir / "monitoring" / f"performance-{months[0]}_{months[-1]}"

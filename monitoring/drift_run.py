@@ -118,7 +118,7 @@ def _write_folder(
     numerical, categorical = _column_kinds(reference.frame, reference.inputs)
     population = performing(reference.frame)  # the population the figures judge
     for as_of, month in performing(current).groupby(AS_OF, sort=True):
-        label = pd.Timestamp(as_of).strftime("%Y-%m")  # type: ignore[arg-type]
+        label = pd.Timestamp(as_of).strftime("%Y-%m")
         snapshot = build_drift_report(population, month, numerical, categorical)
         save_report_html(snapshot, folder / "reports" / f"drift-{label}.html")
 

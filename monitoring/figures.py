@@ -70,7 +70,7 @@ def drift_figures(result: DriftResult) -> pd.DataFrame:
 
 def _row(as_of: object, figure: str, segment: str, label: str, value: object, n: object) -> dict:
     return {
-        AS_OF: pd.Timestamp(as_of),  # type: ignore[arg-type]
+        AS_OF: pd.Timestamp(as_of),
         "figure": figure,
         "segment": segment,
         "label": str(label),

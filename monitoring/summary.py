@@ -75,7 +75,7 @@ def _events(rows: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _month(value: object) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m")  # type: ignore[arg-type]
+    return pd.Timestamp(value).strftime("%Y-%m")
 
 
 def _clean(value: Any) -> Any:

@@ -23,7 +23,7 @@ _UNSAFE = re.compile(r"[^0-9A-Za-z_\-. /]")
 
 def month_step(as_of: object) -> int:
     """The month as an MLflow step: months since year 0 (``2025-01`` -> 24300)."""
-    stamp = pd.Timestamp(as_of)  # type: ignore[arg-type]
+    stamp = pd.Timestamp(as_of)
     return stamp.year * 12 + stamp.month - 1
 
 
