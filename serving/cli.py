@@ -188,14 +188,18 @@ def _print_run(result: object, bundle: object, verbose: bool) -> None:
     from serving.portfolio_run import PortfolioRun
 
     assert isinstance(result, PortfolioRun) and isinstance(bundle, ScoringBundle)
+    if not verbose:  # a range: one line a month
+        console.print(
+            f"{result.as_of:%Y-%m}: {result.loans:,} loans with version "
+            f"{bundle.info.model_version}, watchlist {result.watchlist_rows:,}, "
+            f"run {result.request_id} -> {result.files[0].parent}/"
+        )
+        return
     console.print(
         f"assessed {result.loans:,} open loans as of {result.as_of} with "
         f"{bundle.info.model_name} version {bundle.info.model_version}; run {result.request_id}"
     )
     console.print("grades: " + ", ".join(f"{g} {n:,}" for g, n in result.grades.items()))
     console.print(f"watchlist: {result.watchlist_rows:,} loans (yellow and above)")
-    if not verbose:
-        console.print(f"  wrote {result.files[0].parent}/")
-        return
     for path in result.files:
         console.print(f"  wrote {path}")
