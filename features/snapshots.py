@@ -64,7 +64,7 @@ class SnapshotError(ValueError):
 
 
 @dataclass(frozen=True)
-class _Book:
+class IndexedBook:
     """Validated tables with integer codes for borrowers and loans."""
 
     loans: pd.DataFrame
@@ -98,7 +98,10 @@ def parse_months(spec: str | Iterable[str | pd.Period | int]) -> list[int]:
     return [p.year * 12 + p.month - 1 for p in periods]
 
 
-def _index_book(tables: dict[str, pd.DataFrame]) -> _Book:
+def index_book(tables: dict[str, pd.DataFrame]) -> IndexedBook:
+    """The validated tables with integer codes: loans in ``loan_id`` order, their statements
+    indexed, each loan's end month. Shared with ``open_loan_grid`` by everything that must
+    agree on which loans are open when (the snapshot builder, realized outcomes)."""
     borrowers = tables["borrowers"].reset_index(drop=True)
     raw = tables["loans"]
     loan_ids = raw["loan_id"].to_numpy(dtype=object).astype(str)
@@ -131,7 +134,7 @@ def _index_book(tables: dict[str, pd.DataFrame]) -> _Book:
     ended = np.isin(statements.status, TERMINAL_STATUSES)
     end_month = np.full(len(loans), np.iinfo(np.int64).max)
     np.minimum.at(end_month, statements.loan[ended], statements.month[ended])
-    return _Book(
+    return IndexedBook(
         loans=loans,
         borrowers=borrowers,
         borrower_keys=borrower_keys,
@@ -140,7 +143,7 @@ def _index_book(tables: dict[str, pd.DataFrame]) -> _Book:
     )
 
 
-def _grid(book: _Book, months: list[int]) -> pd.DataFrame:
+def open_loan_grid(book: IndexedBook, months: list[int]) -> pd.DataFrame:
     """(loan, as_of month) of every loan open at each month, sorted by loan id then month."""
     origination = book.loans["origination_month"].to_numpy()
     loan_parts, month_parts = [], []
@@ -151,13 +154,13 @@ def _grid(book: _Book, months: list[int]) -> pd.DataFrame:
         month_parts.append(np.full(open_now.size, m, dtype=np.int64))
     loan = np.concatenate(loan_parts) if loan_parts else np.zeros(0, dtype=np.int64)
     month = np.concatenate(month_parts) if month_parts else np.zeros(0, dtype=np.int64)
-    order = np.lexsort((month, loan))  # loans are in loan_id order (see _index_book)
+    order = np.lexsort((month, loan))  # loans are in loan_id order (see index_book)
     loan, month = loan[order], month[order]
     borrower = book.loans["borrower_code"].to_numpy()[loan]
     return pd.DataFrame({"loan_code": loan, "as_of_month": month, "borrower_code": borrower})
 
 
-def _reported_recently(book: _Book, loans: np.ndarray, month: int) -> np.ndarray:
+def _reported_recently(book: IndexedBook, loans: np.ndarray, month: int) -> np.ndarray:
     """Which ``loans`` are young or have a statement in the ``HISTORY_MONTHS`` up to ``month``.
 
     A loan that ended long ago has its ending statement outside the history an online request
@@ -172,7 +175,7 @@ def _reported_recently(book: _Book, loans: np.ndarray, month: int) -> np.ndarray
     return young | recent
 
 
-def _static_features(grid: pd.DataFrame, book: _Book) -> Columns:
+def _static_features(grid: pd.DataFrame, book: IndexedBook) -> Columns:
     loan_rows = grid["loan_code"].to_numpy()
     borrower_rows = grid["borrower_code"].to_numpy()
     loans, borrowers = book.loans, book.borrowers
@@ -237,8 +240,8 @@ def build_snapshots(
     as_of)`` gives the same rows for that month as the whole history (tested).
     """
     months = parse_months(as_of_months)
-    book = _index_book(tables)
-    grid = _grid(book, months)
+    book = index_book(tables)
+    grid = open_loan_grid(book, months)
     n_borrowers = len(book.borrowers)
     signals = tables["operating_signals"]
     cube = SignalCube.build(

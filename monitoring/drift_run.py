@@ -14,8 +14,6 @@ month, its test pinned: ``monitoring.evidently_report``).
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -28,6 +26,7 @@ import pandas as pd
 from monitoring.drift import DriftResult, DriftRule, compute_drift
 from monitoring.figures import drift_figures
 from monitoring.frames import AS_OF
+from monitoring.io import replace_folder, to_json
 from monitoring.reference import Reference
 from monitoring.summary import drift_summary
 
@@ -86,10 +85,10 @@ def run_drift(
             }
             run_id = log_run(params, figures, staged)
             summary["mlflow_run_id"] = run_id
-            (staged / "summary.json").write_text(_json(summary), encoding="utf-8")
+            (staged / "summary.json").write_text(to_json(summary), encoding="utf-8")
         if publish is not None:
             publish(figures)
-        _replace_folder(staged, out)
+        replace_folder(staged, out)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
@@ -105,7 +104,7 @@ def _write_folder(
     current: pd.DataFrame,
     evidently_reports: bool,
 ) -> None:
-    (folder / "summary.json").write_text(_json(summary), encoding="utf-8")
+    (folder / "summary.json").write_text(to_json(summary), encoding="utf-8")
     result.segments.to_csv(folder / "segments.csv", index=False)
     result.psi.to_parquet(folder / "psi.parquet", index=False)
     result.grade_mix.to_csv(folder / "grade_mix.csv", index=False)
@@ -129,19 +128,3 @@ def _column_kinds(frame: pd.DataFrame, inputs: Sequence[str]) -> tuple[list[str]
     categorical = [c for c in inputs if is_categorical(frame[c])]
     numerical = [c for c in inputs if c not in categorical]
     return [*numerical, "pd_12m"], [*categorical, "grade"]
-
-
-def _replace_folder(staged: Path, out: Path) -> None:
-    """``staged`` becomes ``out``; an older ``out`` is moved aside first and removed after."""
-    os.chmod(staged, 0o700)
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(staged, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _json(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)

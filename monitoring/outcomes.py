@@ -37,7 +37,7 @@ from features.severity import DEFAULT_DPD, SEVERITY_DPD
 
 # The snapshot builder's own grid of open loan-months, reused (not re-implemented) so that the
 # realized rows are exactly the rows a portfolio run scores.
-from features.snapshots import _grid, _index_book
+from features.snapshots import index_book, open_loan_grid
 from monitoring.frames import AS_OF, LOAN_KEY
 
 #: Outcome windows measured by default: early reads at 3 and 6 months, the PD's own 12.
@@ -156,10 +156,10 @@ def build_realized(
     if "borrowers" not in book_tables:
         ids = pd.unique(tables["loans"]["borrower_id"].to_numpy(dtype=object))
         book_tables["borrowers"] = pd.DataFrame({BORROWER_ID: ids})
-    book = _index_book(book_tables)
+    book = index_book(book_tables)
     origination = book.loans["origination_month"].to_numpy()
     first_month = int(origination.min()) if origination.size else end_month
-    grid = _grid(book, list(range(first_month, end_month + 1)))
+    grid = open_loan_grid(book, list(range(first_month, end_month + 1)))
     loan = grid["loan_code"].to_numpy()
     month = grid["as_of_month"].to_numpy()
     borrower_ids = book.borrowers[BORROWER_ID].to_numpy(dtype=object)

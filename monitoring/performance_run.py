@@ -25,8 +25,8 @@ from typing import Any, Final
 
 import pandas as pd
 
-from monitoring.drift_run import _json, _replace_folder
 from monitoring.frames import AS_OF, CROSSED_NAME, SEGMENT_DIMENSIONS
+from monitoring.io import replace_folder, to_json
 from monitoring.outcomes import (
     build_realized,
     data_end,
@@ -156,13 +156,13 @@ def run_performance(
                 "alert_level": level,
                 "data_end": end.strftime("%Y-%m"),
             }
-            (staged / "summary.json").write_text(_json(summary), encoding="utf-8")
+            (staged / "summary.json").write_text(to_json(summary), encoding="utf-8")
             run_id = log_run(params, figures, staged)
             summary["mlflow_run_id"] = run_id
-        (staged / "summary.json").write_text(_json(summary), encoding="utf-8")
+        (staged / "summary.json").write_text(to_json(summary), encoding="utf-8")
         if publish is not None:
             publish(figures)
-        _replace_folder(staged, out)
+        replace_folder(staged, out)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
