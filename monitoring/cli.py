@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from serving.cli import LedgerOption, TrackingOption, month_list, refuse, serving_settings
 
 app = typer.Typer(
     name="ews-monitor",
@@ -28,14 +30,6 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-TrackingOption = Annotated[
-    str | None,
-    typer.Option(help="MLflow tracking URI (default: EWS_TRACKING_URI or SQLite under EWS_HOME)."),
-]
-LedgerOption = Annotated[
-    str | None,
-    typer.Option(help="Ledger database URL (default: EWS_LEDGER_URL or SQLite under EWS_HOME)."),
-]
 AsOfOption = Annotated[
     str, typer.Option(help="Months to monitor: YYYY-MM or a range YYYY-MM:YYYY-MM.")
 ]
@@ -59,39 +53,6 @@ def _main() -> None:
     start_command()
 
 
-def _refuse(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]error:[/red] {escape(message)}")
-    raise typer.Exit(code)
-
-
-def _settings(tracking_uri: str | None, ledger_url: str | None) -> Any:
-    from serving.settings import SettingsError, get_serving_settings
-
-    if tracking_uri:
-        os.environ["EWS_TRACKING_URI"] = tracking_uri
-    if ledger_url:
-        os.environ["EWS_LEDGER_URL"] = ledger_url
-    get_serving_settings.cache_clear()
-    try:
-        settings = get_serving_settings()
-    except SettingsError as exc:
-        _refuse(str(exc))
-    from serving.registry import configure_environment
-
-    configure_environment(settings)
-    return settings
-
-
-def _months(as_of: str) -> list[str]:
-    from features.snapshots import SnapshotError, parse_months
-
-    try:
-        numbers = parse_months(as_of)
-    except SnapshotError as exc:
-        _refuse(str(exc))
-    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in numbers]
-
-
 def _reference(settings: Any, version: str | None) -> Any:
     from monitoring.reference import ReferenceError, load_reference
     from serving.registry import RegistryUnavailable, ServingError
@@ -99,11 +60,11 @@ def _reference(settings: Any, version: str | None) -> Any:
     try:
         return load_reference(settings.resolved_tracking_uri, settings.model_name, version)
     except ReferenceError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     except RegistryUnavailable as exc:
-        _refuse(str(exc), 3)
+        refuse(str(exc), 3)
     except ServingError as exc:
-        _refuse(str(exc), 3)
+        refuse(str(exc), 3)
 
 
 def _dashboard(settings: Any, workspace: Path | None, enabled: bool) -> Any:
@@ -118,7 +79,7 @@ def _dashboard(settings: Any, workspace: Path | None, enabled: bool) -> Any:
         ws = open_workspace(path, create=True)
         project = ensure_project(ws)
     except WorkspaceError as exc:
-        _refuse(str(exc), 3)
+        refuse(str(exc), 3)
     return lambda figures: publish_merged(path, ws, project, figures)
 
 
@@ -179,8 +140,8 @@ def drift(
     from serving.ledger import LedgerError
     from serving.stores import open_ledger
 
-    settings = _settings(tracking_uri, ledger_url)
-    months = _months(as_of)
+    settings = serving_settings(tracking_uri, ledger_url)
+    months = month_list(as_of)
     reference = _reference(settings, model_version)
     publish = _dashboard(settings, workspace, dashboard)
     try:
@@ -196,9 +157,9 @@ def drift(
                 ledger.dispose()
             source = "ledger " + ledger.url
     except CurrentDataError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     except LedgerError as exc:
-        _refuse(str(exc), 3)
+        refuse(str(exc), 3)
     folder = out or settings.reports_dir / "monitoring" / f"drift-{months[0]}_{months[-1]}"
     run = run_drift(
         reference,
@@ -222,10 +183,10 @@ def _run_folders(book: list[Path], months: list[str]) -> list[Path]:
         found = [book[0] / f"assessment-{m}" for m in months]
         missing = [m for m, p in zip(months, found, strict=True) if not p.is_dir()]
         if missing:
-            _refuse(f"{book[0]} has no assessment folder for {', '.join(missing)}")
+            refuse(f"{book[0]} has no assessment folder for {', '.join(missing)}")
         return found
     if len(book) != len(months):
-        _refuse(f"--book names {len(book)} folders for {len(months)} months")
+        refuse(f"--book names {len(book)} folders for {len(months)} months")
     return book
 
 
@@ -289,14 +250,14 @@ def performance(
     from serving.ledger import LedgerError
     from serving.stores import open_ledger
 
-    settings = _settings(tracking_uri, ledger_url)
-    months = _months(as_of)
+    settings = serving_settings(tracking_uri, ledger_url)
+    months = month_list(as_of)
     try:
         tables = load_validated_portfolio(data)
     except PortfolioValidationError as exc:
-        _refuse(f"{data} failed validation ({first_line(exc)}); run ews-data validate {data}")
+        refuse(f"{data} failed validation ({first_line(exc)}); run ews-data validate {data}")
     except (OSError, ValueError) as exc:
-        _refuse(f"{data}: {first_line(exc)}")
+        refuse(f"{data}: {first_line(exc)}")
     reference = _reference(settings, model_version)
     publish = _dashboard(settings, workspace, dashboard)
     try:
@@ -306,9 +267,9 @@ def performance(
         finally:
             ledger.dispose()
     except CurrentDataError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     except LedgerError as exc:
-        _refuse(str(exc), 3)
+        refuse(str(exc), 3)
 
     def loan_keys(loan_ids: Any) -> Mapping[object, str]:
         return {ledger.pseudonym_of_loan(str(i)): str(i) for i in loan_ids.unique()}
@@ -327,7 +288,7 @@ def performance(
             publish=publish,
         )
     except (PerformanceError, OutcomeError) as exc:
-        _refuse(first_line(exc))
+        refuse(first_line(exc))
     _print_performance(run)
     if run.breached:
         raise typer.Exit(1)
@@ -382,10 +343,10 @@ def ui(
     from monitoring.dashboard import WorkspaceError
     from monitoring.ui import SECRET_ENV, UiError, serve
 
-    settings = _settings(None, None)
+    settings = serving_settings(None, None)
     path = workspace or settings.home / "evidently"
     if not os.environ.get(SECRET_ENV):
-        _refuse(
+        refuse(
             f"set {SECRET_ENV} to the secret that writes must carry (reads are open on "
             "127.0.0.1); the UI never starts open to writes"
         )
@@ -393,6 +354,6 @@ def ui(
     try:
         serve(path, port=port)
     except UiError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     except WorkspaceError as exc:
-        _refuse(str(exc), 3)
+        refuse(str(exc), 3)

@@ -14,8 +14,6 @@ month, its test pinned: ``monitoring.evidently_report``).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,7 @@ import pandas as pd
 from monitoring.drift import DriftResult, DriftRule, compute_drift
 from monitoring.figures import drift_figures
 from monitoring.frames import AS_OF
-from monitoring.io import replace_folder, to_json
+from monitoring.io import log_and_publish, staged_folder
 from monitoring.reference import Reference
 from monitoring.summary import drift_summary
 
@@ -68,30 +66,18 @@ def run_drift(
     summary = drift_summary(result, reference, list(months), source)
     figures = drift_figures(result)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        _write_folder(staged, result, summary, reference, current, evidently_reports)
-        run_id = None
-        if log_run is not None:
-            params = {
-                "kind": "drift",
-                "model_name": reference.model_name,
-                "model_version": reference.model_version,
-                "reference_run_id": reference.run_id,
-                "months": f"{months[0]}:{months[-1]}",
-                "source": source,
-                **{f"rule_{k}": v for k, v in result.rule_record().items() if k != "text"},
-            }
-            run_id = log_run(params, figures, staged)
-            summary["mlflow_run_id"] = run_id
-            (staged / "summary.json").write_text(to_json(summary), encoding="utf-8")
-        if publish is not None:
-            publish(figures)
-        replace_folder(staged, out)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
+    params = {
+        "kind": "drift",
+        "model_name": reference.model_name,
+        "model_version": reference.model_version,
+        "reference_run_id": reference.run_id,
+        "months": f"{months[0]}:{months[-1]}",
+        "source": source,
+        **{f"rule_{k}": v for k, v in result.rule_record().items() if k != "text"},
+    }
+    with staged_folder(out) as staged:
+        _write_folder(staged, result, reference, current, evidently_reports)
+        run_id = log_and_publish(staged, summary, params, figures, log_run, publish)
     files = sorted(p for p in out.rglob("*") if p.is_file())
     return DriftRun(result, summary, figures, out, run_id, files)
 
@@ -99,12 +85,10 @@ def run_drift(
 def _write_folder(
     folder: Path,
     result: DriftResult,
-    summary: dict[str, Any],
     reference: Reference,
     current: pd.DataFrame,
     evidently_reports: bool,
 ) -> None:
-    (folder / "summary.json").write_text(to_json(summary), encoding="utf-8")
     result.segments.to_csv(folder / "segments.csv", index=False)
     result.psi.to_parquet(folder / "psi.parquet", index=False)
     result.grade_mix.to_csv(folder / "grade_mix.csv", index=False)

@@ -1,6 +1,6 @@
 """Writing a monitoring run's output folder: JSON documents and the folder swap (an IO edge).
 
-Single responsibility: the two file operations drift and performance runs share. A run's
+Single responsibility: the file operations drift and performance runs share. A run's
 folder is built under a temporary name beside its place and takes its name in one rename, so
 a reader never sees half a run; an older folder of the same months is moved aside first and
 removed after.
@@ -11,8 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 
 def to_json(document: dict[str, Any]) -> str:
@@ -30,3 +35,39 @@ def replace_folder(staged: Path, out: Path) -> None:
     os.replace(staged, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A new folder beside ``out`` to write a run into; it becomes ``out`` when the block
+    ends normally and is removed when it raises, so nothing half-written is ever left."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        yield staged
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    replace_folder(staged, out)
+
+
+def log_and_publish(
+    folder: Path,
+    summary: dict[str, Any],
+    params: dict[str, Any],
+    figures: pd.DataFrame,
+    log_run: Callable[[dict[str, Any], pd.DataFrame, Path], str] | None,
+    publish: Callable[[pd.DataFrame], None] | None,
+) -> str | None:
+    """The common end of a run, in the folder being staged: ``summary.json`` written, the
+    MLflow run logged with the folder as its artifacts (its id then added to the summary),
+    the figures published to the dashboard. Returns the MLflow run id, if logged."""
+    (folder / "summary.json").write_text(to_json(summary), encoding="utf-8")
+    run_id = None
+    if log_run is not None:
+        run_id = log_run(params, figures, folder)
+        summary["mlflow_run_id"] = run_id
+        (folder / "summary.json").write_text(to_json(summary), encoding="utf-8")
+    if publish is not None:
+        publish(figures)
+    return run_id

@@ -16,8 +16,6 @@ intervals are reported beside every figure whatever the verdict.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ from typing import Any, Final
 import pandas as pd
 
 from monitoring.frames import AS_OF, CROSSED_NAME, SEGMENT_DIMENSIONS
-from monitoring.io import replace_folder, to_json
+from monitoring.io import log_and_publish, staged_folder
 from monitoring.outcomes import (
     build_realized,
     data_end,
@@ -139,33 +137,20 @@ def run_performance(
         results["auc_by_month"] = auc_and_calibration_by_month(joined, months=matured)
     figures = performance_figures(joined, terms, dimensions=dims)
     summary = _summary(reference, months, matured, results, level, len(joined))
+    params = {
+        "kind": "performance",
+        "model_name": reference.model_name,
+        "model_version": reference.model_version,
+        "reference_run_id": reference.run_id,
+        "months": f"{months[0]}:{months[-1]}",
+        "alert_level": level,
+        "data_end": end.strftime("%Y-%m"),
+    }
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    run_id = None
-    try:
+    with staged_folder(out) as staged:
         for name, table in results.items():
             table.to_csv(staged / f"{name}.csv", index=False)
-        if log_run is not None:
-            params = {
-                "kind": "performance",
-                "model_name": reference.model_name,
-                "model_version": reference.model_version,
-                "reference_run_id": reference.run_id,
-                "months": f"{months[0]}:{months[-1]}",
-                "alert_level": level,
-                "data_end": end.strftime("%Y-%m"),
-            }
-            (staged / "summary.json").write_text(to_json(summary), encoding="utf-8")
-            run_id = log_run(params, figures, staged)
-            summary["mlflow_run_id"] = run_id
-        (staged / "summary.json").write_text(to_json(summary), encoding="utf-8")
-        if publish is not None:
-            publish(figures)
-        replace_folder(staged, out)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
+        run_id = log_and_publish(staged, summary, params, figures, log_run, publish)
     return PerformanceRun(summary, results, figures, out, run_id)
 
 

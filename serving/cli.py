@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from serving.settings import ServingSettings
 
 app = typer.Typer(
     name="ews-serve",
@@ -43,13 +46,14 @@ def _main() -> None:
     start_command()
 
 
-def _refuse(message: str, code: int = 2) -> NoReturn:
+def refuse(message: str, code: int = 2) -> NoReturn:
     err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
 
 
-def _settings(tracking_uri: str | None, ledger_url: str | None) -> object:
-    """Settings with command-line overrides exported, so the server process reads the same."""
+def serving_settings(tracking_uri: str | None, ledger_url: str | None) -> ServingSettings:
+    """Settings with command-line overrides exported, so the server process reads the same
+    (``ews-monitor`` opens the same stores through this too)."""
     from serving.settings import SettingsError, get_serving_settings
 
     if tracking_uri:
@@ -60,7 +64,7 @@ def _settings(tracking_uri: str | None, ledger_url: str | None) -> object:
     try:
         settings = get_serving_settings()
     except SettingsError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     from serving.registry import configure_environment
 
     configure_environment(settings)
@@ -80,7 +84,7 @@ def start(
     from serving.settings import ServingSettings
     from serving.stores import prepare_service
 
-    settings = _settings(tracking_uri, ledger_url)
+    settings = serving_settings(tracking_uri, ledger_url)
     assert isinstance(settings, ServingSettings)
     if not settings.auth_disabled and not settings.api_keys:
         err.print(
@@ -90,7 +94,7 @@ def start(
     try:  # check before the server starts: a refusal is one line here, not a worker crash
         bundle, ledger = prepare_service(settings)
     except (ServingError, LedgerError) as exc:
-        _refuse(str(exc), 3)
+        refuse(str(exc), 3)
     ledger.dispose()
     console.print(
         f"serving {bundle.info.model_name} version {bundle.info.model_version} "
@@ -138,40 +142,45 @@ def score_portfolio(
     from serving.registry import ServingError, load_champion
     from serving.settings import ServingSettings
 
-    settings = _settings(tracking_uri, ledger_url)
+    settings = serving_settings(tracking_uri, ledger_url)
     assert isinstance(settings, ServingSettings)
     try:
         tables = load_validated_portfolio(data)
     except PortfolioValidationError as exc:
-        _refuse(f"{data} failed validation ({first_line(exc)}); run ews-data validate {data}")
+        refuse(f"{data} failed validation ({first_line(exc)}); run ews-data validate {data}")
     except (OSError, ValueError) as exc:
-        _refuse(f"{data}: {first_line(exc)}")
+        refuse(f"{data}: {first_line(exc)}")
     try:
         bundle = load_champion(settings)
     except ServingError as exc:
-        _refuse(str(exc), 3)
-    months = _months(as_of)
+        refuse(str(exc), 3)
+    months = month_list(as_of)
     for month in months:
         folder = out if len(months) == 1 else out / f"assessment-{month}"
         try:
             result = run_portfolio(bundle, tables, month, folder, settings, again=again)
         except (SnapshotError, PortfolioRunError, ValueError) as exc:
-            _refuse(_in_range(first_line(exc), month, months))
+            refuse(_in_range(first_line(exc), month, months))
         except LedgerError as exc:
-            _refuse(_in_range(first_line(exc), month, months), 3)
+            refuse(_in_range(first_line(exc), month, months), 3)
         _print_run(result, bundle, verbose=len(months) == 1)
 
 
-def _months(as_of: str) -> list[str]:
-    """The months of ``--as-of``: one ``YYYY-MM`` or a range ``YYYY-MM:YYYY-MM``."""
+def month_list(as_of: str) -> list[str]:
+    """The months of an ``--as-of``: one ``YYYY-MM`` or a range ``YYYY-MM:YYYY-MM``, as
+    ``YYYY-MM`` texts; a bad one is refused (exit 2) with the reason."""
     from features.snapshots import SnapshotError, parse_months
+    from serving.portfolio import MONTH
 
-    if ":" not in as_of:
-        return [as_of]  # checked by the run itself
+    if not all(MONTH.fullmatch(part) for part in as_of.split(":", 1)):
+        refuse(
+            f"--as-of must be a month like 2025-06 or a range like 2024-07:2025-06, got "
+            f"{as_of!r}: not a month"
+        )
     try:
         numbers = parse_months(as_of)
     except SnapshotError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in numbers]
 
 

@@ -113,6 +113,7 @@ def _monitor(home: Path, severity: float | None) -> Monitored:
         )
     assert drift.exit_code in (0, 1), drift.output
     assert performance.exit_code in (0, 1), performance.output
+    _keep_record(home.name, out)
     return Monitored(
         home,
         json.loads((out / "drift" / "summary.json").read_text()),
@@ -122,6 +123,19 @@ def _monitor(home: Path, severity: float | None) -> Monitored:
         performance.exit_code,
         out,
     )
+
+
+def _keep_record(name: str, out: Path) -> None:
+    """The runs' summaries kept as a test artifact (tests/artifacts or $EWS_TEST_ARTIFACTS):
+    the measured figures docs/monitoring.md quotes."""
+    from tests.monitoring.test_dashboard_ui import artifacts_dir
+
+    record = {
+        "drift": json.loads((out / "drift" / "summary.json").read_text()),
+        "performance": json.loads((out / "performance" / "summary.json").read_text()),
+    }
+    target = artifacts_dir() / f"monitoring-{name.rstrip('0123456789')}.json"
+    target.write_text(json.dumps(record, indent=1))
 
 
 @pytest.fixture(scope="module")
