@@ -227,10 +227,14 @@ def compute_drift(
         (fit_column_bins(pd.Series(pd.Categorical(reference[GRADE], GRADE_ORDER), name=GRADE)),)
     )
     figures = {"input": bins, PD_FIGURE: pd_bins, GRADE_FIGURE: grade_bins}
+    # The reference side of every segment is summarised once, not once a month.
     ref_codes = {k: b.encode(reference) for k, b in figures.items()}
-    ref_parts = {s.name: m.to_numpy() for s, m in iter_segments(reference, dimensions)}
     ref_loans = pd.factorize(reference[LOAN_KEY])[0]
-    loans_in = {name: np.unique(ref_loans[mask]).size for name, mask in ref_parts.items()}
+    ref_parts = {
+        s.name: _Part.of(figures, ref_codes, reference, m.to_numpy(), ref_loans)
+        for s, m in iter_segments(reference, dimensions)
+    }
+    empty = _Part.of(figures, ref_codes, reference, np.zeros(len(reference), dtype=bool))
 
     psi_rows: list[pd.DataFrame] = []
     segment_rows: list[dict[str, object]] = []
@@ -239,32 +243,18 @@ def compute_drift(
         month = month.reset_index(drop=True)
         cur_codes = {k: b.encode(month) for k, b in figures.items()}
         for segment, mask in iter_segments(month, dimensions):
-            ref_mask = ref_parts.get(segment.name)
-            if ref_mask is None:
-                ref_mask = np.zeros(len(reference), dtype=bool)
-            cur_mask = mask.to_numpy()
-            table = _segment_psi(
-                figures,
-                ref_codes,
-                cur_codes,
-                ref_mask,
-                cur_mask,
-                loans_in.get(segment.name, 0),
-                rule,
-            )
+            ref = ref_parts.get(segment.name, empty)
+            cur = _Part.of(figures, cur_codes, month, mask.to_numpy())
+            table = _segment_psi(figures, ref, cur, rule)
             table.insert(0, "segment", segment.name)
             table.insert(0, "dimension", segment.dimension)
             table.insert(0, AS_OF, as_of)
             psi_rows.append(table)
-            verdict = _segment_verdict(
-                as_of, segment, table, reference, month, ref_mask, cur_mask, rule
-            )
+            verdict = _segment_verdict(as_of, segment, table, ref, cur, rule)
             if segment == WHOLE_BOOK:
-                verdict["n_in_default"] = int(scored_rows.get(as_of, 0)) - int(cur_mask.sum())
+                verdict["n_in_default"] = int(scored_rows.get(as_of, 0)) - cur.rows
             segment_rows.append(verdict)
-            mix_rows.extend(
-                _grade_mix(as_of, segment, reference[GRADE][ref_mask], month[GRADE][cur_mask])
-            )
+            mix_rows.extend(_grade_mix(as_of, segment, ref, cur))
     return DriftResult(
         rule=rule,
         psi=pd.concat(psi_rows, ignore_index=True),
@@ -274,21 +264,48 @@ def compute_drift(
     )
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One side (reference or current) of one segment: its rows, distinct loans, bin counts
+    per figure, grade counts and mean PD."""
+
+    rows: int
+    loans: int
+    counts: dict[str, np.ndarray]
+    grades: pd.Series
+    mean_pd: float
+
+    @classmethod
+    def of(
+        cls,
+        figures: dict[str, ReferenceBins],
+        codes: dict[str, np.ndarray],
+        frame: pd.DataFrame,
+        mask: np.ndarray,
+        loans: np.ndarray | None = None,
+    ) -> _Part:
+        """``loans`` numbers the frame's loans (the reference holds each loan once per month
+        of its window); without it every row is its own loan (a current month)."""
+        rows = int(mask.sum())
+        grades = frame[GRADE][mask].astype(str).value_counts()
+        return cls(
+            rows=rows,
+            loans=rows if loans is None else int(np.unique(loans[mask]).size),
+            counts={k: b.counts(codes[k][mask]) for k, b in figures.items()},
+            grades=grades.reindex(list(GRADE_ORDER), fill_value=0),
+            mean_pd=float(frame[PD][mask].mean()) if rows else float("nan"),
+        )
+
+    def share(self, grades: Sequence[str]) -> float:
+        return float(self.grades[list(grades)].sum()) / self.rows if self.rows else float("nan")
+
+
 def _segment_psi(
-    figures: dict[str, ReferenceBins],
-    ref_codes: dict[str, np.ndarray],
-    cur_codes: dict[str, np.ndarray],
-    ref_mask: np.ndarray,
-    cur_mask: np.ndarray,
-    ref_loans: int,
-    rule: DriftRule,
+    figures: dict[str, ReferenceBins], ref: _Part, cur: _Part, rule: DriftRule
 ) -> pd.DataFrame:
-    n_ref, n_cur = int(ref_mask.sum()), int(cur_mask.sum())
     parts = []
     for kind, bins in figures.items():
-        ref_counts = bins.counts(ref_codes[kind][ref_mask])
-        cur_counts = bins.counts(cur_codes[kind][cur_mask])
-        psi, filled = psi_from_counts(bins, ref_counts, cur_counts)
+        psi, filled = psi_from_counts(bins, ref.counts[kind], cur.counts[kind])
         parts.append(
             pd.DataFrame(
                 {
@@ -300,13 +317,13 @@ def _segment_psi(
             )
         )
     table = pd.concat(parts, ignore_index=True)
-    n_cur_a = np.full(len(table), n_cur)
-    n_ref_a = np.full(len(table), ref_loans)  # distinct loans: a loan's months are one draw
+    n_cur_a = np.full(len(table), cur.rows)
+    n_ref_a = np.full(len(table), ref.loans)  # distinct loans: a loan's months are one draw
     noise = rule.noise(n_cur_a, n_ref_a, table["bins"].to_numpy())
     return table.assign(
-        n_reference=n_ref,
-        n_reference_loans=ref_loans,
-        n_current=n_cur,
+        n_reference=ref.rows,
+        n_reference_loans=ref.loans,
+        n_current=cur.rows,
         noise=noise,
         band=rule.band(table["psi"].to_numpy(), noise, n_cur_a, n_ref_a),
     )
@@ -316,10 +333,8 @@ def _segment_verdict(
     as_of: object,
     segment: Segment,
     table: pd.DataFrame,
-    reference: pd.DataFrame,
-    month: pd.DataFrame,
-    ref_mask: np.ndarray,
-    cur_mask: np.ndarray,
+    ref: _Part,
+    cur: _Part,
     rule: DriftRule,
 ) -> dict[str, object]:
     by_column = table.set_index("column")
@@ -328,13 +343,11 @@ def _segment_verdict(
     shifted = judged[judged["band"] == SHIFT]
     share = len(shifted) / len(judged) if len(judged) else float("nan")
     pd_band, grade_band = by_column.at[PD_FIGURE, "band"], by_column.at[GRADE_FIGURE, "band"]
-    ref_grades, cur_grades = reference[GRADE][ref_mask], month[GRADE][cur_mask]
-    n_ref_loans = int(by_column.at[PD_FIGURE, "n_reference_loans"])
     action = rule.action_rise(
-        _share(ref_grades, ACTION_GRADES),
-        n_ref_loans,
-        int(cur_grades.astype(str).isin(ACTION_GRADES).sum()),
-        len(cur_grades),
+        ref.share(ACTION_GRADES),
+        ref.loans,
+        int(cur.grades[list(ACTION_GRADES)].sum()),
+        cur.rows,
     )
     bands = (pd_band, grade_band, action.band)
     reasons = [f"PD {pd_band}" for b in [pd_band] if b in (WATCH, SHIFT)]
@@ -356,18 +369,18 @@ def _segment_verdict(
         AS_OF: as_of,
         "dimension": segment.dimension,
         "segment": segment.name,
-        "n_reference": int(ref_mask.sum()),
-        "n_reference_loans": n_ref_loans,
-        "n_current": int(cur_mask.sum()),
+        "n_reference": ref.rows,
+        "n_reference_loans": ref.loans,
+        "n_current": cur.rows,
         "pd_psi": float(by_column.at[PD_FIGURE, "psi"]),
         "pd_noise": float(by_column.at[PD_FIGURE, "noise"]),
         "pd_band": pd_band,
         "grade_psi": float(by_column.at[GRADE_FIGURE, "psi"]),
         "grade_band": grade_band,
-        "mean_pd_reference": _mean(reference[PD][ref_mask]),
-        "mean_pd_current": _mean(month[PD][cur_mask]),
-        "action_share_reference": _share(ref_grades, ACTION_GRADES),
-        "action_share_current": _share(cur_grades, ACTION_GRADES),
+        "mean_pd_reference": ref.mean_pd,
+        "mean_pd_current": cur.mean_pd,
+        "action_share_reference": ref.share(ACTION_GRADES),
+        "action_share_current": cur.share(ACTION_GRADES),
         "action_ratio": action.ratio,
         "action_p": action.p_value,
         "action_band": action.band,
@@ -382,28 +395,16 @@ def _segment_verdict(
     }
 
 
-def _grade_mix(
-    as_of: object, segment: Segment, reference: pd.Series, current: pd.Series
-) -> list[dict[str, object]]:
-    ref = reference.astype(str).value_counts()
-    cur = current.astype(str).value_counts()
+def _grade_mix(as_of: object, segment: Segment, ref: _Part, cur: _Part) -> list[dict[str, object]]:
     return [
         {
             AS_OF: as_of,
             "segment": segment.name,
             GRADE: grade,
-            "share_reference": float(ref.get(grade, 0)) / max(len(reference), 1),
-            "share_current": float(cur.get(grade, 0)) / max(len(current), 1),
-            "n_reference": len(reference),
-            "n_current": len(current),
+            "share_reference": float(ref.grades[grade]) / max(ref.rows, 1),
+            "share_current": float(cur.grades[grade]) / max(cur.rows, 1),
+            "n_reference": ref.rows,
+            "n_current": cur.rows,
         }
         for grade in GRADE_ORDER
     ]
-
-
-def _mean(values: pd.Series) -> float:
-    return float(values.mean()) if len(values) else float("nan")
-
-
-def _share(grades: pd.Series, wanted: Sequence[str]) -> float:
-    return float(grades.astype(str).isin(wanted).mean()) if len(grades) else float("nan")

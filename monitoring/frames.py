@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from models.grade_policy import GRADES
@@ -83,9 +84,10 @@ def iter_segments(
     labels = segment_labels(frame)
     yield WHOLE_BOOK, pd.Series(True, index=frame.index)
     for dimension in dimensions or (*SEGMENT_DIMENSIONS, CROSSED_NAME):
-        column = labels[dimension]
-        for value in sorted(column.unique()):
-            yield Segment(dimension, value), column == value
+        # Integer codes compared, not text: a monthly series makes thousands of these masks.
+        codes, values = pd.factorize(labels[dimension])
+        for code in np.argsort(np.asarray(values, dtype=object)):
+            yield Segment(dimension, str(values[code])), pd.Series(codes == code, index=frame.index)
 
 
 def missing_columns(frame: pd.DataFrame, wanted: Sequence[str]) -> list[str]:
