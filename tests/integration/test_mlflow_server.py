@@ -116,7 +116,7 @@ def test_challenger_loads_back_and_predicts_like_the_trained_model(trained, logg
     registered, _ = logged
     with tracking_uri(registered.tracking_uri):
         loaded = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHALLENGER}")
-    sample = result.reference.head(50)
+    sample = result.test_inputs.head(50)
     assert len(sample) == 50
     np.testing.assert_array_equal(
         loaded.predict_cumulative(sample), result.model.predict_cumulative(sample)
@@ -154,7 +154,7 @@ def test_challenger_is_promoted_over_http_and_champion_loads_back(trained, logge
     tags = client.get_model_version(MODEL_NAME, registered.version).tags
     assert tags["promotion.decision"] == "promoted"
     assert "calibration passed" in tags["promotion.reasons"]
-    sample = result.reference.head(50)
+    sample = result.test_inputs.head(50)
     np.testing.assert_array_equal(
         champion.predict_cumulative(sample), result.model.predict_cumulative(sample)
     )

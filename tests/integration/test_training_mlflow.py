@@ -57,7 +57,7 @@ def test_run_is_logged_registered_and_loads_back(trained, tmp_path):
     artifacts = {a.path for a in client.list_artifacts(registered.run_id, "evidence")}
     assert "evidence/grade_policy.json" in artifacts and "evidence/party_crosswalk.csv" in artifacts
     loaded = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHALLENGER}")
-    sample = result.reference.head(50)
+    sample = result.test_inputs.head(50)
     np.testing.assert_array_equal(
         loaded.predict_cumulative(sample), result.model.predict_cumulative(sample)
     )
@@ -88,7 +88,7 @@ def test_promotion_moves_the_champion_only_through_the_gates(trained, tmp_path):
     assert tags["promotion.decision"] == "promoted"
     assert "calibration passed" in tags["promotion.reasons"]
     champion = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHAMPION}")
-    sample = result.reference.head(50)
+    sample = result.test_inputs.head(50)
     np.testing.assert_array_equal(
         champion.predict_cumulative(sample), result.model.predict_cumulative(sample)
     )
