@@ -286,7 +286,7 @@ def train_warning_model(
         tables, f"{config.first_as_of}:{config.test_until}", unifier, horizon=config.horizon
     )
     result = fit_on_snapshots(snapshots, config, unifier, policy, oracle, on_stage)
-    reference = with_early_outcomes(result.reference, tables["repayments"])
+    reference = with_early_outcomes(result.reference, tables)
     return replace(result, reference=reference)
 
 

@@ -25,7 +25,10 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from features.labels import build_outcomes
+from features.keys import KeyIndex
+from features.labels import label_rows
+from features.months import month_index
+from features.snapshots import index_book
 from models.grade_policy import GradePolicy, assign_grades
 
 #: The artifact's file name inside the run's ``evidence/`` folder (monitoring reads it by name).
@@ -69,18 +72,23 @@ def build_reference(
 
 
 def with_early_outcomes(
-    reference: pd.DataFrame, repayments: pd.DataFrame, windows: Sequence[int] = EARLY_WINDOWS
+    reference: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    windows: Sequence[int] = EARLY_WINDOWS,
 ) -> pd.DataFrame:
-    """``reference`` with ``severity_{h}m`` for each shorter window ``h`` (NaN where the window
-    is not inside the data, which the caller's split rules out for the reference months)."""
+    """``reference`` with ``severity_{h}m`` for each shorter window ``h``: the worst severity
+    of the loan's statements due in ``(as_of, as_of + h]``, by the labels' own code
+    (``features.labels.label_rows``) on the snapshot builder's loan index, so a loan scored in
+    its origination month (no statement yet) has its outcome too. NaN where the window is not
+    inside the data, which the split rules out for the reference months."""
+    book = index_book(tables)
+    codes = KeyIndex(book.loans["loan_id"]).positions(reference["loan_id"].astype(str))
+    months = month_index(reference["as_of"].to_numpy())
+    end = int(book.statements.month.max())
     out = reference
     for h in windows:
-        labels = build_outcomes(repayments, horizon=h)
-        labels = labels.loc[labels["matured"], ["loan_id", "as_of", "severity"]]
-        labels = labels.assign(loan_id=labels["loan_id"].astype(str))
-        joined = out[["loan_id", "as_of"]].assign(loan_id=out["loan_id"].astype(str))
-        joined = joined.merge(labels, on=["loan_id", "as_of"], how="left")
-        out = out.assign(**{f"severity_{h}m": joined["severity"].to_numpy(dtype=float)})
+        severity, matured = label_rows(book.statements, codes, months, h, end)
+        out = out.assign(**{f"severity_{h}m": np.where(matured, severity, np.nan)})
     return out
 
 

@@ -165,3 +165,41 @@ def test_a_failure_while_logging_is_one_error_and_moves_no_alias(trained, tmp_pa
     assert client.search_registered_models() == []
     runs = client.search_runs([client.get_experiment_by_name("red-credit-warning").experiment_id])
     assert [r.data.tags.get("status") for r in runs] == ["failed"]
+
+
+def test_the_run_logs_the_calibration_window_as_the_monitoring_reference(trained, tmp_path):
+    import mlflow
+
+    from monitoring.reference import load_reference
+
+    tables, result = trained
+    uri = default_tracking_uri(tmp_path)
+    registered = log_training(result, uri, tmp_path / "artifacts", data_fingerprint(tables))
+    mlflow.set_tracking_uri(uri)
+    reference = load_reference(uri, MODEL_NAME, registered.version)
+    frame = reference.frame
+    config = result.config
+    months = sorted(frame["as_of"].dt.strftime("%Y-%m").unique())
+    assert months[0] > config.train_until and months[-1] == config.calibrate_until
+    assert len(frame) == result.row_counts["calibrate"]  # every calibration row, no sample
+    assert "loan_id" not in frame and "borrower_id" not in frame  # numbered, not named
+    assert (frame["pd_12m"] == frame["p_s3"]).all()
+    assert ((frame["p_s3"] <= frame["p_s2"]) & (frame["p_s2"] <= frame["p_s1"])).all()
+    assert set(frame["grade"]) <= {"green", "blue", "yellow", "orange", "red"}
+    # Outcomes nest: the worst severity over 3 months never exceeds that over 6 or 12.
+    assert (frame["severity_3m"] <= frame["severity_6m"]).all()
+    assert (frame["severity_6m"] <= frame["severity_12m"]).all()
+    assert set(result.model.estimator.feature_names_in_) <= set(reference.inputs)
+
+
+def test_the_early_outcomes_use_the_labels_own_code(trained):
+    from training.reference import with_early_outcomes
+
+    tables, result = trained
+    again = with_early_outcomes(result.reference, tables, windows=(12,))
+    # The 12-month outcome by this route is the snapshot's own label, row for row.
+    np.testing.assert_array_equal(
+        again["severity_12m"].to_numpy(dtype=float),
+        result.reference["severity_12m"].to_numpy(dtype=float),
+    )
+    assert result.reference["severity_3m"].notna().all()
