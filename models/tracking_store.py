@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 #: Longest wait for a database server to answer before the store counts as unreachable.
@@ -119,3 +119,15 @@ def _check_server(uri: str) -> None:
 def _first_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
+
+
+def ensure_experiment(client: Any, name: str, tracking_uri: str, artifact_root: Path) -> str:
+    """The experiment's id, created if new (training's runs and monitoring's alike). A
+    tracking server stores artifacts itself (proxied as ``mlflow-artifacts:``); only an
+    embedded store needs a folder of ours."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    served = tracking_uri.startswith(("http://", "https://"))
+    location = None if served else artifact_root.resolve().as_uri()
+    return str(client.create_experiment(name, artifact_location=location))

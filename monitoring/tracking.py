@@ -50,8 +50,8 @@ def log_monitoring_run(
     import mlflow
     from mlflow.entities import Metric
 
+    from models.tracking_store import ensure_experiment
     from serving.registry import open_client
-    from training.tracking import ensure_experiment
 
     client = open_client(tracking_uri)
     experiment_id = ensure_experiment(client, EXPERIMENT, tracking_uri, artifact_root)

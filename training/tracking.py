@@ -27,7 +27,12 @@ from features.io import first_line
 from features.settings import Settings
 from models.names import CHALLENGER, MODEL_NAME
 from models.names import CHAMPION as CHAMPION  # re-exported for promotion and the CLI
-from models.tracking_store import TrackingStoreError, checked_tracking_uri, masked
+from models.tracking_store import (
+    TrackingStoreError,
+    checked_tracking_uri,
+    ensure_experiment,
+    masked,
+)
 from training.cross_fit import CrossFitResult
 from training.feature_table import FeatureTable
 from training.pipeline import TrainingResult
@@ -101,17 +106,6 @@ def _requirements() -> list[str]:
 
     packages = ("scikit-learn", "lightgbm", "pandas", "numpy", "pyarrow", "pydantic")
     return [f"{p}=={version(p)}" for p in packages]
-
-
-def ensure_experiment(client: Any, name: str, tracking_uri: str, artifact_root: Path) -> str:
-    """The experiment's id, created if new. A tracking server stores artifacts itself
-    (proxied as ``mlflow-artifacts:``); only an embedded store needs a folder of ours."""
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return str(experiment.experiment_id)
-    served = tracking_uri.startswith(("http://", "https://"))
-    location = None if served else artifact_root.resolve().as_uri()
-    return str(client.create_experiment(name, artifact_location=location))
 
 
 def _register(
