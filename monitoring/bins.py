@@ -18,18 +18,32 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from monitoring.psi import DEFAULT_FLOOR, is_categorical
+MISSING = "(missing)"
+UNSEEN = "(unseen level)"
+#: Share given to an empty bin before the logarithm (the usual 0.0001 of credit-risk practice).
+DEFAULT_FLOOR = 1e-4
+
+
+def is_categorical(values: pd.Series) -> bool:
+    """Whether a column is binned by level: categorical, boolean, object or string data."""
+    dtype = values.dtype
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
 
 
 @dataclass(frozen=True)
 class ColumnBins:
-    """The bins of one column: numeric ``edges`` (interior quantiles) or category ``levels``;
-    codes run ``0..n_bins-1`` with the missing bin last and, for categories, the unseen bin
-    just before it."""
+    """The bins of one column: numeric ``edges`` (interior quantiles) or category ``levels``
+    (the reference's own values); codes run ``0..n_bins-1`` with the missing bin last and,
+    for categories, the unseen bin just before it."""
 
     name: str
     edges: np.ndarray | None
-    levels: tuple[str, ...] | None
+    levels: tuple[object, ...] | None
 
     @property
     def n_bins(self) -> int:
@@ -37,6 +51,18 @@ class ColumnBins:
             return self.edges.size + 2  # intervals, then missing
         assert self.levels is not None
         return len(self.levels) + 2  # levels, unseen, missing
+
+    @property
+    def labels(self) -> list[str]:
+        """Each bin's name, in code order: intervals closed on the right (the outer ones open
+        to minus and plus infinity) or levels, then ``(unseen level)`` and ``(missing)``."""
+        if self.edges is None:
+            assert self.levels is not None
+            return [*map(str, self.levels), UNSEEN, MISSING]
+        bounds = np.r_[-np.inf, self.edges, np.inf]
+        names = [f"({lo:.6g}, {hi:.6g}]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        names[-1] = names[-1][:-1] + ")"
+        return [*names, MISSING]
 
     def encode(self, values: pd.Series) -> np.ndarray:
         """The bin code of every value (int64)."""
@@ -51,17 +77,27 @@ class ColumnBins:
             codes = np.where(codes < 0, len(self.levels), codes)
         return np.where(missing, self.n_bins - 1, codes).astype(np.int64)
 
+    def counts(self, values: pd.Series) -> np.ndarray:
+        """How many values fall in each bin, in code order."""
+        return np.bincount(self.encode(values), minlength=self.n_bins)
 
-def fit_column_bins(reference: pd.Series, bins: int = 10) -> ColumnBins:
-    """The bins ``monitoring.psi.population_stability`` would use for this reference."""
+
+def fit_column_bins(
+    reference: pd.Series, bins: int = 10, as_category: bool | None = None
+) -> ColumnBins:
+    """The bins of one reference column: ``bins`` equal-count bins on its quantiles (tied
+    quantiles merge) or one bin per level it holds (``as_category``, default: by its dtype,
+    ``is_categorical``; a categorical's declared order, seen levels only)."""
     name = str(reference.name)
-    if is_categorical(reference):
+    if as_category is None:
+        as_category = is_categorical(reference)
+    if as_category:
         present = reference.dropna().astype(object)
         levels = list(pd.unique(present))
         if isinstance(reference.dtype, pd.CategoricalDtype):  # declared order, seen levels
             seen = set(levels)
             levels = [v for v in reference.cat.categories if v in seen]
-        return ColumnBins(name, None, tuple(str(v) for v in levels))
+        return ColumnBins(name, None, tuple(levels))
     x = pd.to_numeric(reference, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     x = x[~np.isnan(x)]
     if x.size:

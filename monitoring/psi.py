@@ -32,10 +32,17 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-MISSING = "(missing)"
-UNSEEN = "(unseen level)"
-#: Share given to an empty bin before the logarithm (the usual 0.0001 of credit-risk practice).
-DEFAULT_FLOOR = 1e-4
+from monitoring.bins import DEFAULT_FLOOR, MISSING, UNSEEN, fit_column_bins, is_categorical
+
+__all__ = [
+    "DEFAULT_FLOOR",
+    "MISSING",
+    "UNSEEN",
+    "StabilityIndex",
+    "is_categorical",
+    "population_stability",
+    "stability_by_column",
+]
 
 
 @dataclass(frozen=True)
@@ -50,62 +57,6 @@ class StabilityIndex:
 
     value: float
     table: pd.DataFrame
-
-
-def is_categorical(values: pd.Series) -> bool:
-    dtype = values.dtype
-    return (
-        isinstance(dtype, pd.CategoricalDtype)
-        or pd.api.types.is_bool_dtype(dtype)
-        or pd.api.types.is_object_dtype(dtype)
-        or pd.api.types.is_string_dtype(dtype)
-    )
-
-
-def _numeric_bins(
-    reference: pd.Series, current: pd.Series, bins: int
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    ref = pd.to_numeric(reference, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
-    cur = pd.to_numeric(current, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
-    ref_present = ref[~np.isnan(ref)]
-    if ref_present.size:
-        edges = np.unique(np.quantile(ref_present, np.linspace(0.0, 1.0, bins + 1))[1:-1])
-    else:
-        edges = np.empty(0)
-    bounds = np.r_[-np.inf, edges, np.inf]
-    labels = [f"({lo:.6g}, {hi:.6g}]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    labels[-1] = labels[-1][:-1] + ")"
-
-    def count(x: np.ndarray) -> np.ndarray:
-        missing = np.isnan(x)
-        index = np.searchsorted(edges, x[~missing], side="left")  # x <= edge -> that bin
-        return np.r_[np.bincount(index, minlength=edges.size + 1), missing.sum()]
-
-    return [*labels, MISSING], count(ref), count(cur)
-
-
-def _category_bins(
-    reference: pd.Series, current: pd.Series
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    ref = reference.astype(object)
-    cur = current.astype(object)
-    ref_missing, cur_missing = ref.isna(), cur.isna()
-    levels = list(pd.unique(ref[~ref_missing]))
-    if isinstance(reference.dtype, pd.CategoricalDtype):  # declared order, seen levels only
-        seen = set(levels)
-        levels = [level for level in reference.cat.categories if level in seen]
-    position = {level: i for i, level in enumerate(levels)}
-    unseen = len(levels)
-
-    def count(x: pd.Series, missing: pd.Series) -> np.ndarray:
-        index = np.fromiter(
-            (position.get(v, unseen) for v in x[~missing]),
-            dtype=np.int64,
-            count=int((~missing).sum()),
-        )
-        return np.r_[np.bincount(index, minlength=unseen + 1), int(missing.sum())]
-
-    return [*map(str, levels), UNSEEN, MISSING], count(ref, ref_missing), count(cur, cur_missing)
 
 
 def population_stability(
@@ -146,11 +97,9 @@ def population_stability(
         raise ValueError(f"floor must lie in (0, 1), got {floor}")
     if kind not in ("auto", "number", "category"):
         raise ValueError(f"kind must be 'auto', 'number' or 'category', got {kind!r}")
-    as_category = kind == "category" or (kind == "auto" and is_categorical(reference))
-    if as_category:
-        labels, ref_counts, cur_counts = _category_bins(reference, current)
-    else:
-        labels, ref_counts, cur_counts = _numeric_bins(reference, current, bins)
+    column = fit_column_bins(reference, bins, None if kind == "auto" else kind == "category")
+    labels = column.labels
+    ref_counts, cur_counts = column.counts(reference), column.counts(current)
     ref_share = np.maximum(ref_counts / ref_counts.sum(), floor)
     cur_share = np.maximum(cur_counts / cur_counts.sum(), floor)
     contribution = (cur_share - ref_share) * np.log(cur_share / ref_share)
