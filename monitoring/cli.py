@@ -28,7 +28,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 AsOfOption = Annotated[
     str, typer.Option(help="Months to monitor: YYYY-MM or a range YYYY-MM:YYYY-MM.")
@@ -68,19 +67,25 @@ def _reference(settings: Any, version: str | None) -> Any:
 
 
 def _dashboard(settings: Any, workspace: Path | None, enabled: bool) -> Any:
-    """A function publishing figures to the dashboard, or None; the workspace is opened (and
-    checked) before anything is computed."""
+    """A function publishing figures to the dashboard, or None. An existing workspace is
+    checked now, before anything is computed (a corrupt one is exit 3); a new one is created
+    only when the run publishes, so a refused run leaves none behind."""
     if not enabled:
         return None
     from monitoring.dashboard import WorkspaceError, ensure_project, open_workspace, publish_merged
 
     path = workspace or settings.home / "evidently"
-    try:
+    if path.exists():
+        try:
+            open_workspace(path)
+        except WorkspaceError as exc:
+            refuse(str(exc), 3)
+
+    def publish(figures: Any) -> None:
         ws = open_workspace(path, create=True)
-        project = ensure_project(ws)
-    except WorkspaceError as exc:
-        refuse(str(exc), 3)
-    return lambda figures: publish_merged(path, ws, project, figures)
+        publish_merged(path, ws, ensure_project(ws), figures)
+
+    return publish
 
 
 def _mlflow_logger(settings: Any, run_name: str) -> Any:

@@ -96,10 +96,15 @@ def test_a_month_without_ledger_records_is_refused_and_nothing_is_written(monito
     before = _runs(monitored.tracking_uri)
     with environment(monitored.environment()):
         result = runner.invoke(
-            app, ["drift", "--as-of", "2024-07:2024-12", "--out", str(out), *QUICK]
+            app,
+            [
+                *("drift", "--as-of", "2024-07:2024-12", "--out", str(out)),
+                *("--workspace", str(tmp_path / "ws"), "--no-evidently-reports"),
+            ],
         )
     assert result.exit_code == 2
     assert "2024-11" in result.output and "no portfolio records" in result.output
+    assert not (tmp_path / "ws").exists()  # no dashboard workspace made for a refused run
     assert not out.exists() and _runs(monitored.tracking_uri) == before
 
 
