@@ -53,12 +53,12 @@ def _main() -> None:
 
 
 def _reference(settings: Any, version: str | None) -> Any:
-    from monitoring.reference import ReferenceError, load_reference
+    from monitoring.reference import ReferenceUnusable, load_reference
     from serving.registry import RegistryUnavailable, ServingError
 
     try:
         return load_reference(settings.resolved_tracking_uri, settings.model_name, version)
-    except ReferenceError as exc:
+    except ReferenceUnusable as exc:
         refuse(str(exc))
     except RegistryUnavailable as exc:
         refuse(str(exc), 3)

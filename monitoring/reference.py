@@ -28,7 +28,7 @@ OUTCOME_PREFIX: Final = "severity_"
 MIN_REFERENCE_ROWS: Final = 1_000
 
 
-class ReferenceError(ValueError):
+class ReferenceUnusable(ValueError):
     """The model version has no usable reference; the message names the version."""
 
 
@@ -54,12 +54,12 @@ class Reference:
 
 
 def check_reference(frame: pd.DataFrame, label: str) -> pd.DataFrame:
-    """``frame`` if it is a usable reference, else ``ReferenceError`` naming ``label``."""
+    """``frame`` if it is a usable reference, else ``ReferenceUnusable`` naming ``label``."""
     absent = missing_columns(frame, [AS_OF, LOAN_KEY, *PROBABILITY_COLUMNS, PD, GRADE])
     if absent:
-        raise ReferenceError(f"{label}: the reference lacks columns {', '.join(absent)}")
+        raise ReferenceUnusable(f"{label}: the reference lacks columns {', '.join(absent)}")
     if len(frame) < MIN_REFERENCE_ROWS:
-        raise ReferenceError(
+        raise ReferenceUnusable(
             f"{label}: the reference holds {len(frame)} rows, fewer than {MIN_REFERENCE_ROWS}; "
             "retrain on a larger book"
         )
@@ -71,7 +71,7 @@ def read_reference_file(path: Path, label: str) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
-        raise ReferenceError(f"{label}: the reference file cannot be read ({exc})") from None
+        raise ReferenceUnusable(f"{label}: the reference file cannot be read ({exc})") from None
     return check_reference(frame, label)
 
 
@@ -80,7 +80,7 @@ def load_reference(tracking_uri: str, model_name: str, version: str | None = Non
 
     Raises
     ------
-    ReferenceError
+    ReferenceUnusable
         If the version does not exist or its run logged no usable reference.
     serving.registry.ServingError
         If there is no champion or the registry cannot be read.
@@ -97,7 +97,7 @@ def load_reference(tracking_uri: str, model_name: str, version: str | None = Non
         try:
             found = client.get_model_version(model_name, str(version))
         except MlflowException:
-            raise ReferenceError(f"{model_name} has no version {version}") from None
+            raise ReferenceUnusable(f"{model_name} has no version {version}") from None
     label = f"{model_name} version {found.version}" + (f" ({CHAMPION})" if version is None else "")
     import mlflow
 
@@ -110,7 +110,7 @@ def load_reference(tracking_uri: str, model_name: str, version: str | None = Non
                 tracking_uri=tracking_uri,
             )
         except (MlflowException, OSError):
-            raise ReferenceError(
+            raise ReferenceUnusable(
                 f"{label} has no monitoring reference ({REFERENCE_ARTIFACT} in run "
                 f"{found.run_id}): it was trained before monitoring existed; retrain and "
                 "promote a model (ews-train fit --promote)"
