@@ -33,6 +33,30 @@ def simulate_long_history_book(n_borrowers: int = 1000, seed: int = 5) -> dict[s
     return simulate_portfolio(n_borrowers, 48, seed, config=LONG_HISTORY).tables
 
 
+def make_statements(
+    loan: str, first_due: str, dpds: list[int], last_status: str | None = None
+) -> pd.DataFrame:
+    """Monthly statements of one loan due from ``first_due`` on (the 10th of each month), one
+    per entry of ``dpds``; a positive DPD is a missed, delinquent instalment, and the last
+    statement may carry ``last_status`` (a write-off, a repayment)."""
+    n = len(dpds)
+    status = ["delinquent" if d else "current" for d in dpds]
+    if last_status:
+        status[-1] = last_status
+    return pd.DataFrame(
+        {
+            "loan_id": loan,
+            "instalment_no": range(1, n + 1),
+            "due_date": pd.date_range(first_due, periods=n, freq="MS") + pd.Timedelta(days=9),
+            "amount_due": 100.0,
+            "amount_paid": [0.0 if d else 100.0 for d in dpds],
+            "dpd": dpds,
+            "outstanding_balance": 1000.0,
+            "status": status,
+        }
+    )
+
+
 def _dates(*values: str) -> pd.Series:
     return pd.to_datetime(pd.Series(values))
 

@@ -5,34 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from features.labels import build_outcomes
-
-
-def _statements(
-    loan: str, start: str, dpds: list[int], last_status: str | None = None
-) -> pd.DataFrame:
-    n = len(dpds)
-    status = ["delinquent" if d else "current" for d in dpds]
-    if last_status:
-        status[-1] = last_status
-    return pd.DataFrame(
-        {
-            "loan_id": loan,
-            "instalment_no": range(1, n + 1),
-            "due_date": pd.date_range(start, periods=n, freq="MS") + pd.Timedelta(days=9),
-            "amount_due": 100.0,
-            "amount_paid": [0.0 if d else 100.0 for d in dpds],
-            "dpd": dpds,
-            "outstanding_balance": 1000.0,
-            "status": status,
-        }
-    )
+from tests.features.portfolio_factory import make_statements
 
 
 def test_worst_severity_over_the_next_horizon():
     rep = pd.concat(
         [
-            _statements("A", "2023-01-01", [0, 0, 10, 40, 0, 0, 0, 0]),
-            _statements("B", "2023-01-01", [0, 0, 0, 0, 0, 0, 0, 0]),
+            make_statements("A", "2023-01-01", [0, 0, 10, 40, 0, 0, 0, 0]),
+            make_statements("B", "2023-01-01", [0, 0, 0, 0, 0, 0, 0, 0]),
         ]
     )
     out = build_outcomes(rep, horizon=3).set_index(["loan_id", "as_of"])
@@ -45,17 +25,17 @@ def test_worst_severity_over_the_next_horizon():
 
 
 def test_charge_off_counts_as_default_and_ends_the_loan():
-    rep = _statements("C", "2023-01-01", [0, 10, 40, 70, 100, 130, 160, 190], "charged_off")
+    rep = make_statements("C", "2023-01-01", [0, 10, 40, 70, 100, 130, 160, 190], "charged_off")
     out = build_outcomes(rep, horizon=12)
     assert len(out) == 7  # the charged-off month is not an open month
     assert out["severity"].iloc[0] == 3
 
 
 def test_restructured_is_default_even_below_90_dpd():
-    rep = _statements("D", "2023-01-01", [0, 10, 40, 70], "restructured")
+    rep = make_statements("D", "2023-01-01", [0, 10, 40, 70], "restructured")
     assert build_outcomes(rep, horizon=12)["severity"].iloc[0] == 3
 
 
 def test_renewal_hiding_arrears_shows_no_severity_that_month():
-    rep = _statements("E", "2023-01-01", [0, 0, 0], "renewed")
+    rep = make_statements("E", "2023-01-01", [0, 0, 0], "renewed")
     assert build_outcomes(rep, horizon=12)["severity"].tolist() == [0, 0]

@@ -15,25 +15,7 @@ from monitoring.outcomes import (
     join_outcomes,
     outcome_columns,
 )
-
-
-def _statements(loan: str, first_due: str, dpds: list[int], last_status: str | None = None):
-    n = len(dpds)
-    status = ["delinquent" if d else "current" for d in dpds]
-    if last_status:
-        status[-1] = last_status
-    return pd.DataFrame(
-        {
-            "loan_id": loan,
-            "instalment_no": range(1, n + 1),
-            "due_date": pd.date_range(first_due, periods=n, freq="MS") + pd.Timedelta(days=9),
-            "amount_due": 100.0,
-            "amount_paid": [0.0 if d else 100.0 for d in dpds],
-            "dpd": dpds,
-            "outstanding_balance": 1000.0,
-            "status": status,
-        }
-    )
+from tests.features.portfolio_factory import make_statements
 
 
 def _tiny_book() -> dict[str, pd.DataFrame]:
@@ -58,9 +40,9 @@ def _tiny_book() -> dict[str, pd.DataFrame]:
     )
     repayments = pd.concat(
         [
-            _statements("A", "2023-02-01", [0, 0, 30, 60, 90, 120, 150, 180], "charged_off"),
-            _statements("B", "2023-07-01", [0, 0, 0, 0, 0, 0, 0, 40], "restructured"),
-            _statements("C", "2024-01-01", [0] * 6),
+            make_statements("A", "2023-02-01", [0, 0, 30, 60, 90, 120, 150, 180], "charged_off"),
+            make_statements("B", "2023-07-01", [0, 0, 0, 0, 0, 0, 0, 40], "restructured"),
+            make_statements("C", "2024-01-01", [0] * 6),
         ],
         ignore_index=True,
     )
