@@ -57,8 +57,8 @@ test: $(STAMP) $(CHROMIUM) ## Run the whole test suite (installs chromium first 
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check features models training serving monitoring tests benchmarks
-	$(BIN)/ruff format --check features models training serving monitoring tests benchmarks
+	$(BIN)/ruff check features models training serving monitoring provisions tests benchmarks
+	$(BIN)/ruff format --check features models training serving monitoring provisions tests benchmarks
 
 typecheck: $(STAMP) ## mypy over the packages
 	$(BIN)/mypy

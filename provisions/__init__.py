@@ -1,0 +1,1 @@
+"""Loan-loss provisions: IFRS 9 stages, China's five categories and expected credit loss."""
