@@ -251,16 +251,48 @@ class WarningLedger:
         """
         if isinstance(before, datetime) or not isinstance(before, date):
             raise ValueError(f"before must be a date, not {type(before).__name__}")
-        where = self._conditions(LedgerQuery(loan_ids=loan_ids, source=source))
         t = warning_ledger
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=t.c.loan_pseudonym,
-                order_by=(t.c.as_of.desc(), t.c.scored_at.desc(), t.c.id.desc()),
-            )
-            .label("rank")
+        return self._one_per_loan(
+            t.c.as_of < before,
+            (t.c.as_of.desc(), t.c.scored_at.desc(), t.c.id.desc()),
+            LedgerQuery(loan_ids=loan_ids, source=source),
+            "reading latest grades",
         )
+
+    def first_scores(
+        self,
+        until: date,
+        *,
+        source: str | None = "portfolio",
+        loan_ids: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Each loan's first assessment with ``as_of <= until``: the provision run's PD at
+        origination (the model-based SICR test compares today's PD with it).
+
+        Same parameters and columns as :meth:`latest_grades`; the earliest ``as_of`` wins,
+        then the earliest ``scored_at``, then the lowest ``id``.
+        """
+        if isinstance(until, datetime) or not isinstance(until, date):
+            raise ValueError(f"until must be a date, not {type(until).__name__}")
+        t = warning_ledger
+        return self._one_per_loan(
+            t.c.as_of <= until,
+            (t.c.as_of.asc(), t.c.scored_at.asc(), t.c.id.asc()),
+            LedgerQuery(loan_ids=loan_ids, source=source),
+            "reading first scores",
+        )
+
+    def _one_per_loan(
+        self,
+        condition: ColumnElement[bool],
+        order_by: tuple[Any, ...],
+        query_filters: LedgerQuery,
+        doing: str,
+    ) -> pd.DataFrame:
+        """The first record of each loan in ``order_by`` among those meeting ``condition``."""
+        where = self._conditions(query_filters)
+        t = warning_ledger
+        rank = func.row_number().over(partition_by=t.c.loan_pseudonym, order_by=order_by)
 
         def query(clauses: list[ColumnElement[bool]]) -> Any:
             ranked = (
@@ -272,15 +304,15 @@ class WarningLedger:
                     t.c.request_id,
                     t.c.scored_at,
                     t.c.model_version,
-                    rank,
+                    rank.label("rank"),
                 )
-                .where(t.c.as_of < before, *clauses)
+                .where(condition, *clauses)
                 .subquery()
             )
             columns = [ranked.c[name] for name in LATEST_COLUMNS]
             return select(*columns).where(ranked.c.rank == 1).order_by(ranked.c.loan_pseudonym)
 
-        rows = self._select(query, where, "reading latest grades")
+        rows = self._select(query, where, doing)
         frame = pd.DataFrame(rows, columns=list(LATEST_COLUMNS))
         if where.chunked:
             frame = frame.sort_values("loan_pseudonym", kind="stable", ignore_index=True)

@@ -205,6 +205,17 @@ def test_latest_grades_picks_previous_assessment(any_ledger: WarningLedger) -> N
     empty = any_ledger.latest_grades(JAN)
     assert empty.empty and list(empty.columns) == list(LATEST_COLUMNS)
 
+    # The first assessment up to a month: the provision run's PD at origination.
+    first = any_ledger.first_scores(MAR).set_index("loan_pseudonym")
+    assert first.loc[[P("L1"), P("L2"), P("L3")], "request_id"].tolist() == ["jan"] * 3
+    assert any_ledger.first_scores(JAN, loan_ids=["L1"])["grade"].tolist() == ["green"]
+    assert any_ledger.first_scores(FEB, source="score").set_index("loan_pseudonym")[
+        "grade"
+    ].to_dict() == {P("L2"): "red"}
+    assert any_ledger.first_scores(JAN - timedelta(days=1)).empty
+    with pytest.raises(ValueError, match="until must be a date"):
+        any_ledger.first_scores(T0)
+
 
 # --------------------------------------------------------------------------- validation
 
