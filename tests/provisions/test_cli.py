@@ -1,0 +1,119 @@
+"""``ews-provision`` end to end on a served champion: two months assessed through the ledger,
+the second provided for (origination PDs from the first), its folder, record and store; bad
+input refused by name with nothing written; overlay decisions once each."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import yaml
+from typer.testing import CliRunner
+
+from provisions.cli import app
+from provisions.policy import DEFAULT_POLICY_PATH
+from provisions.store import ProvisionStore
+from serving.cli import app as serve_app
+from tests.serving.http_server import environment
+
+runner = CliRunner()
+
+
+def test_run_approve_and_refusals(served, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    scored = tmp_path / "scored"
+    with environment(served.environment(EWS_LEDGER_URL=url)):
+        done = runner.invoke(
+            serve_app,
+            [
+                "score-portfolio",
+                "--data",
+                str(served.portfolio),
+                "--as-of",
+                "2025-05:2025-06",
+                "--out",
+                str(scored),
+            ],
+        )
+        assert done.exit_code == 0, done.output
+        june = scored / "assessment-2025-06"
+        out = tmp_path / "provisions-2025-06"
+        args = ["run", "--as-of", "2025-06", "--data", str(served.portfolio), "--scores", str(june)]
+        ran = runner.invoke(app, [*args, "--out", str(out)])
+        assert ran.exit_code == 0, ran.output
+        assert "modelled allowance" in ran.output and "provision_coverage" in ran.output
+        names = {p.name for p in out.iterdir()}
+        assert {
+            "loans.parquet",
+            "run.json",
+            "ratios.csv",
+            "totals_by_stage.csv",
+            "totals_by_area.csv",
+        } <= names
+        record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        loans = pd.read_parquet(out / "loans.parquet")
+        assert record["loans"] == len(loans) > 100
+        assert record["allowance"]["modelled"] == loans["ecl"].sum()  # the per-loan file adds up
+        assert record["policy"]["version"] == "2026.12-1"
+        # May's scores are the origination PDs of the loans already open then
+        assert loans["pd_origination"].notna().mean() > 0.8
+        assert record["without_origination_pd"] == int(loans["pd_origination"].isna().sum())
+        assert (
+            set(loans["stage"]) <= {1, 2, 3} and loans["stage_reason"].str.startswith("stage").all()
+        )
+
+        store = ProvisionStore(url)
+        stored = store.run(record["run_id"])
+        assert stored["allowance"] == record["allowance"]
+
+        # bad input: a policy whose weights do not sum to one, the wrong month's scores
+        document = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+        document["scenarios"][0]["weight"] = 0.9
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(yaml.safe_dump(document), encoding="utf-8")
+        refused = runner.invoke(app, [*args, "--policy", str(bad), "--out", str(tmp_path / "x")])
+        assert refused.exit_code == 2 and "scenario weights sum to 1.3" in refused.output
+        wrong = runner.invoke(
+            app,
+            [
+                "run",
+                "--as-of",
+                "2025-05",
+                "--data",
+                str(served.portfolio),
+                "--scores",
+                str(june),
+                "--out",
+                str(tmp_path / "y"),
+            ],
+        )
+        assert wrong.exit_code == 2 and "assessed 2025-06, not 2025-05" in wrong.output
+        assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+        # decisions: once per overlay, an unknown one named
+        _, (overlay_id,) = store.record_run(
+            "2025-06",
+            stored,
+            [
+                {
+                    "kind": "precautionary",
+                    "segment": "area=anji",
+                    "amount": 1234.0,
+                    "pd_points": 0.002,
+                    "evidence": {},
+                    "rationale": "test",
+                }
+            ],
+        )
+        approved = runner.invoke(
+            app, ["approve", overlay_id, "--by", "Li Wei", "--note", "reviewed"]
+        )
+        assert approved.exit_code == 0, approved.output
+        again = runner.invoke(app, ["approve", overlay_id, "--by", "Li Wei"])
+        assert again.exit_code == 2 and "approved already" in again.output
+        unknown = runner.invoke(app, ["reject", "no-such-id", "--by", "Li Wei"])
+        assert unknown.exit_code == 2 and "no overlay no-such-id" in unknown.output
+        listed = runner.invoke(app, ["overlays", "--as-of", "2025-06"])
+        assert listed.exit_code == 0 and "approved overlays 1,234 yuan" in listed.output
+        assert store.approved_total("2025-06") == 1234.0
+        store.dispose()
