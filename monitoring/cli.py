@@ -17,7 +17,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from serving.cli import LedgerOption, TrackingOption, month_list, refuse, serving_settings
+from serving.cli import (
+    LedgerOption,
+    TrackingOption,
+    load_book,
+    month_list,
+    refuse,
+    serving_settings,
+)
 
 app = typer.Typer(
     name="ews-monitor",
@@ -247,7 +254,6 @@ def performance(
     """Observed against expected defaults (12-month and early 3- and 6-month reads), AUC and
     calibration over time, and label-free estimates; exit 1 if outcomes run above expectation."""
     from features.io import first_line
-    from features.validation import PortfolioValidationError, load_validated_portfolio
     from monitoring.current import CurrentDataError, read_ledger_months
     from monitoring.outcomes import OutcomeError
     from monitoring.performance import PerformanceError
@@ -257,12 +263,7 @@ def performance(
 
     settings = serving_settings(tracking_uri, ledger_url)
     months = month_list(as_of)
-    try:
-        tables = load_validated_portfolio(data)
-    except PortfolioValidationError as exc:
-        refuse(f"{data} failed validation ({first_line(exc)}); run ews-data validate {data}")
-    except (OSError, ValueError) as exc:
-        refuse(f"{data}: {first_line(exc)}")
+    tables = load_book(data)
     reference = _reference(settings, model_version)
     publish = _dashboard(settings, workspace, dashboard)
     try:

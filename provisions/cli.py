@@ -4,7 +4,8 @@
   loan a ``ews-serve score-portfolio`` run scored that month; record the run in the store (the
   ledger's database) and write its folder.
 * ``approve ID --by NAME --note TEXT`` / ``reject ID ...``: one decision per overlay.
-* ``overlays --as-of YYYY-MM``: the month's overlays, their status, and the booked allowance.
+* ``overlays --as-of YYYY-MM``: the month's overlays, their status, and the approved total.
+* ``movement --from RUN --to RUN``: why the booked allowance moved between two runs.
 
 Exit codes: 0 done, 2 bad input (nothing written), 3 a store cannot be used.
 """
@@ -20,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from serving.cli import month_list, refuse, serving_settings
+from serving.cli import load_book, month_list, refuse, serving_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 out = Console()
@@ -69,7 +70,6 @@ def run(
     ledger_url: LedgerOption = None,
 ) -> None:
     """Stage, classify and provide for every loan scored that month."""
-    from features.validation import PortfolioValidationError, load_validated_portfolio
     from provisions.allowance import ExposureError
     from provisions.exposures import MonthError
     from provisions.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
@@ -90,12 +90,7 @@ def run(
     assessed = json.loads(run_json.read_text(encoding="utf-8"))
     if str(assessed.get("as_of", ""))[:7] != month:
         refuse(f"{scores} assessed {str(assessed.get('as_of'))[:7]}, not {month}")
-    try:
-        tables = load_validated_portfolio(data)
-    except PortfolioValidationError as exc:
-        refuse(f"{data} fails validation: {exc}")
-    except (OSError, ValueError) as exc:
-        refuse(f"{data}: {exc}")
+    tables = load_book(data)
     settings, store = _store(ledger_url)
     try:
         ledger = open_ledger(settings)
@@ -215,6 +210,38 @@ def overlays(
         )
     out.print(table)
     out.print(f"approved overlays {approved:,.0f} yuan")
+
+
+@app.command()
+def movement(
+    previous: Annotated[Path, typer.Option("--from", help="The earlier month's run folder.")],
+    current: Annotated[Path, typer.Option("--to", help="The later month's run folder.")],
+    ledger_url: LedgerOption = None,
+) -> None:
+    """Why the booked allowance moved between two runs (IFRS 7 style), with approved
+    overlays."""
+    from provisions.movement import movement_table
+
+    runs = []
+    for folder in (previous, current):
+        paths = (folder / "loans.parquet", folder / "run.json")
+        if not all(p.is_file() for p in paths):
+            refuse(f"{folder} is not a provision run folder (loans.parquet, run.json)")
+        record = json.loads(paths[1].read_text(encoding="utf-8"))
+        runs.append((pd.read_parquet(paths[0], columns=["loan_id", "stage", "ecl"]), record))
+    (before, first), (after, second) = runs
+    if first["as_of"] >= second["as_of"]:
+        refuse(f"--from is {first['as_of']}, not earlier than --to {second['as_of']}")
+    _, store = _store(ledger_url)
+    overlays = [store.approved_total(r["as_of"]) for r in (first, second)]
+    store.dispose()
+    table = movement_table(before, after, *overlays)
+    shown = Table(title=f"allowance movement {first['as_of']} to {second['as_of']}")
+    shown.add_column("movement")
+    shown.add_column("yuan", justify="right")
+    for row in table.itertuples():
+        shown.add_row(str(row.movement), f"{row.amount:,.0f}")
+    out.print(shown)
 
 
 if __name__ == "__main__":

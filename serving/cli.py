@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from serving.settings import ServingSettings
 
 app = typer.Typer(
@@ -51,6 +53,19 @@ def refuse(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def load_book(data: Path) -> dict[str, pd.DataFrame]:
+    """The validated raw book in ``data``, or a refusal naming the first problem (exit 2)."""
+    from features.io import first_line
+    from features.validation import PortfolioValidationError, load_validated_portfolio
+
+    try:
+        return load_validated_portfolio(data)
+    except PortfolioValidationError as exc:
+        refuse(f"{data} failed validation ({first_line(exc)}); run ews-data validate {data}")
+    except (OSError, ValueError) as exc:
+        refuse(f"{data}: {first_line(exc)}")
+
+
 def serving_settings(tracking_uri: str | None, ledger_url: str | None) -> ServingSettings:
     """Settings with command-line overrides exported, so the server process reads the same
     (``ews-monitor`` opens the same stores through this too)."""
@@ -79,6 +94,7 @@ def start(
     ledger_url: LedgerOption = None,
 ) -> None:
     """Resolve models:/<name>@champion (bundling it into BentoML's store), then serve it."""
+
     from serving.ledger import LedgerError
     from serving.registry import ServingError
     from serving.settings import ServingSettings
@@ -134,9 +150,9 @@ def score_portfolio(
     A range runs the months in order, each one exactly as a single month (its own ledger
     transaction and folder), with the book and the model loaded once: a month that fails
     stops the range, and the months before it stay recorded."""
+
     from features.io import first_line
     from features.snapshots import SnapshotError
-    from features.validation import PortfolioValidationError, load_validated_portfolio
     from serving.ledger import LedgerError
     from serving.portfolio_run import PortfolioRunError, run_portfolio
     from serving.registry import ServingError, load_champion
@@ -144,12 +160,7 @@ def score_portfolio(
 
     settings = serving_settings(tracking_uri, ledger_url)
     assert isinstance(settings, ServingSettings)
-    try:
-        tables = load_validated_portfolio(data)
-    except PortfolioValidationError as exc:
-        refuse(f"{data} failed validation ({first_line(exc)}); run ews-data validate {data}")
-    except (OSError, ValueError) as exc:
-        refuse(f"{data}: {first_line(exc)}")
+    tables = load_book(data)
     try:
         bundle = load_champion(settings)
     except ServingError as exc:

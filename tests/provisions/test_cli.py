@@ -116,4 +116,18 @@ def test_run_approve_and_refusals(served, tmp_path) -> None:
         listed = runner.invoke(app, ["overlays", "--as-of", "2025-06"])
         assert listed.exit_code == 0 and "approved overlays 1,234 yuan" in listed.output
         assert store.approved_total("2025-06") == 1234.0
+
+        # the movement from May to June ends at June's booked allowance
+        may = tmp_path / "provisions-2025-05"
+        may_args = ["run", "--as-of", "2025-05", "--data", str(served.portfolio)]
+        ran_may = runner.invoke(
+            app, [*may_args, "--scores", str(scored / "assessment-2025-05"), "--out", str(may)]
+        )
+        assert ran_may.exit_code == 0, ran_may.output
+        moved = runner.invoke(app, ["movement", "--from", str(may), "--to", str(out)])
+        assert moved.exit_code == 0, moved.output
+        closing = record["allowance"]["modelled"] + 1234.0
+        assert f"{closing:,.0f}" in moved.output and "new loans" in moved.output
+        backwards = runner.invoke(app, ["movement", "--from", str(out), "--to", str(may)])
+        assert backwards.exit_code == 2 and "not earlier than" in backwards.output
         store.dispose()
