@@ -74,6 +74,7 @@ def run(
     from provisions.exposures import MonthError
     from provisions.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
     from provisions.run import compute_run, file_digest, write_run
+    from provisions.store import StoreError
     from serving.ledger import LedgerError
     from serving.stores import open_ledger
 
@@ -119,11 +120,13 @@ def run(
         result = compute_run(tables, scored, month, origination, chosen, inputs)
     except (MonthError, ExposureError) as exc:
         refuse(str(exc))
-    run_id, _ = store.record_run(month, result.record, [])
-    result.record["run_id"] = run_id
     folder = out_dir or settings.reports_dir / "provisions" / month
-    write_run(result, folder)
-    store.dispose()
+    try:
+        write_run(result, folder, lambda: store.record_run(month, result.record, [])[0])
+    except StoreError as exc:
+        refuse(str(exc), 3)
+    finally:
+        store.dispose()
     _print_run(result.record, folder)
 
 

@@ -10,7 +10,7 @@ origination PD used), ``totals_by_<dimension>.csv``, ``ratios.csv`` and ``run.js
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,12 +90,16 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def write_run(run: ProvisionRun, out: Path) -> list[Path]:
-    """Write the run's folder in one rename (nothing half-written is ever seen)."""
+def write_run(run: ProvisionRun, out: Path, record_in_store: Callable[[], str]) -> str:
+    """Write the run's folder and record the run in the store, all or nothing: the folder is
+    staged, the store records the run (its id goes into ``run.json``), then the folder takes
+    its name in one rename; a failure on the way leaves neither folder nor half a run."""
     with staged_folder(out) as staged:
         run.loans.to_parquet(staged / "loans.parquet", index=False)
         for dimension, table in run.totals.items():
             table.to_csv(staged / f"totals_by_{dimension}.csv", index=False)
         pd.DataFrame(run.record["ratios_modelled"]).to_csv(staged / "ratios.csv", index=False)
+        run_id = record_in_store()
+        run.record["run_id"] = run_id
         (staged / "run.json").write_text(to_json(run.record), encoding="utf-8")
-    return sorted(p for p in out.iterdir() if p.is_file())
+    return run_id
