@@ -73,7 +73,7 @@ def _reference(settings: Any, version: str | None) -> Any:
         refuse(str(exc), 3)
 
 
-def _dashboard(settings: Any, workspace: Path | None, enabled: bool) -> Any:
+def dashboard_publisher(settings: Any, workspace: Path | None, enabled: bool) -> Any:
     """A function publishing figures to the dashboard, or None. An existing workspace is
     checked now, before anything is computed (a corrupt one is exit 3); a new one is created
     only when the run publishes, so a refused run leaves none behind."""
@@ -155,7 +155,7 @@ def drift(
     settings = serving_settings(tracking_uri, ledger_url)
     months = month_list(as_of)
     reference = _reference(settings, model_version)
-    publish = _dashboard(settings, workspace, dashboard)
+    publish = dashboard_publisher(settings, workspace, dashboard)
     try:
         if book:
             folders = _run_folders(book, months)
@@ -265,7 +265,7 @@ def performance(
     months = month_list(as_of)
     tables = load_book(data)
     reference = _reference(settings, model_version)
-    publish = _dashboard(settings, workspace, dashboard)
+    publish = dashboard_publisher(settings, workspace, dashboard)
     try:
         ledger = open_ledger(settings)
         try:

@@ -41,11 +41,14 @@ def log_monitoring_run(
     figures: pd.DataFrame,
     folder: Path,
     tags: dict[str, str] | None = None,
+    experiment: str = EXPERIMENT,
+    exclude: tuple[str, ...] = (),
 ) -> str:
     """Log one monitoring run; returns its run id.
 
     ``figures`` is the tidy figure table (``monitoring.figures``): each row becomes a metric
-    value at its month's step. ``folder`` is logged as the run's artifacts.
+    value at its month's step. ``folder`` is logged as the run's artifacts, but for the
+    file names in ``exclude`` (a per-loan table the run's folder keeps, too large to copy).
     """
     import mlflow
     from mlflow.entities import Metric
@@ -54,7 +57,7 @@ def log_monitoring_run(
     from serving.registry import open_client
 
     client = open_client(tracking_uri)
-    experiment_id = ensure_experiment(client, EXPERIMENT, tracking_uri, artifact_root)
+    experiment_id = ensure_experiment(client, experiment, tracking_uri, artifact_root)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
         mlflow.set_tags(tags or {})
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
@@ -67,5 +70,13 @@ def log_monitoring_run(
         ]
         for start in range(0, len(metrics), 1000):  # MLflow's batch limit
             client.log_batch(run.info.run_id, metrics=metrics[start : start + 1000])
-        mlflow.log_artifacts(str(folder))
+        for path in sorted(folder.iterdir()) if exclude else ():
+            if path.name in exclude:
+                continue
+            if path.is_dir():
+                mlflow.log_artifacts(str(path), artifact_path=path.name)
+            else:
+                mlflow.log_artifact(str(path))
+        if not exclude:
+            mlflow.log_artifacts(str(folder))
     return str(run.info.run_id)

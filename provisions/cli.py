@@ -35,6 +35,13 @@ def _main() -> None:
     app()
 
 
+@app.callback()
+def _start() -> None:
+    from features.settings import start_command
+
+    start_command()
+
+
 def _store(ledger_url: str | None) -> Any:
     from provisions.store import ProvisionStore, StoreError
     from serving.ledger import LedgerError
@@ -53,6 +60,18 @@ def _one_month(as_of: str) -> str:
     return months[0]
 
 
+EvidenceOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="An ews-monitor run folder (its summary.json) whose evidence proposes overlays."
+    ),
+]
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(help="Evidently workspace of the dashboard (default: EWS_HOME/evidently)."),
+]
+
+
 @app.command()
 def run(
     as_of: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
@@ -63,17 +82,25 @@ def run(
     policy: Annotated[
         Path | None, typer.Option(help="Provision policy file (YAML or JSON).")
     ] = None,
+    drift: EvidenceOption = None,
+    performance: EvidenceOption = None,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder (default EWS_HOME/reports/provisions/YYYY-MM)."),
     ] = None,
     ledger_url: LedgerOption = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (default: EWS_TRACKING_URI).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard/--no-dashboard", help="Publish the month's figures.")
+    ] = True,
 ) -> None:
-    """Stage, classify and provide for every loan scored that month."""
-    from provisions.allowance import ExposureError
-    from provisions.exposures import MonthError
+    """Stage, classify and provide for every loan scored that month; propose the overlays
+    the monitoring evidence supports."""
     from provisions.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
-    from provisions.run import compute_run, file_digest, write_run
+    from provisions.run import file_digest, write_run
     from provisions.store import StoreError
     from serving.ledger import LedgerError
     from serving.stores import open_ledger
@@ -84,53 +111,182 @@ def run(
         chosen = load_policy(policy_path)
     except PolicyError as exc:
         refuse(str(exc))
-    scored_path, run_json = scores / "scored_book.parquet", scores / "run.json"
-    if not scored_path.is_file() or not run_json.is_file():
-        refuse(f"{scores} is not a score-portfolio folder (scored_book.parquet, run.json)")
-    scored = pd.read_parquet(scored_path)
-    assessed = json.loads(run_json.read_text(encoding="utf-8"))
-    if str(assessed.get("as_of", ""))[:7] != month:
-        refuse(f"{scores} assessed {str(assessed.get('as_of'))[:7]}, not {month}")
+    scored, assessed, scored_path = _scores(scores, month)
+    evidence = {
+        kind: _evidence(folder, kind) for kind, folder in _evidence_folders(drift, performance)
+    }
     tables = load_book(data)
     settings, store = _store(ledger_url)
+    if tracking_uri:
+        settings = serving_settings(tracking_uri, ledger_url)
+    publish = _publisher(settings, workspace, dashboard)
     try:
         ledger = open_ledger(settings)
-        month_end = pd.Period(month, freq="M").end_time.date()
-        first = ledger.first_scores(month_end, loan_ids=list(scored["loan_id"].astype(str)))
-        by_key = dict(zip(first["loan_pseudonym"], first["pd_12m"], strict=True))
-        origination = {
-            str(loan): by_key[key]
-            for loan in scored["loan_id"].astype(str)
-            if (key := ledger.pseudonym_of_loan(loan)) in by_key
-        }
+        origination = _origination_from_ledger(ledger, scored, month)
         ledger.dispose()
     except LedgerError as exc:
         refuse(str(exc), 3)
     inputs = {
         "scores": {"folder": str(scores.resolve()), "sha256": file_digest(scored_path)},
-        "book": {
-            "folder": str(data.resolve()),
-            "sha256": {p.name: file_digest(p) for p in sorted(data.iterdir()) if p.is_file()},
-        },
+        "book": {"folder": str(data.resolve()), "sha256": _book_digests(data)},
         "model_version": assessed.get("model_version"),
         "origination_pd": f"first ledger score up to {month} ({store.url})",
         "policy_file": str(Path(policy_path).resolve()),
+        "evidence": {kind: identity for kind, (_, identity) in evidence.items()},
     }
-    try:
-        result = compute_run(tables, scored, month, origination, chosen, inputs)
-    except (MonthError, ExposureError) as exc:
-        refuse(str(exc))
+    result = _compute(tables, scored, month, origination, chosen, inputs, evidence)
     folder = out_dir or settings.reports_dir / "provisions" / month
+    logger = _mlflow_logger(settings, month)
     try:
-        write_run(result, folder, lambda: store.record_run(month, result.record, [])[0])
+        write_run(
+            result,
+            folder,
+            lambda: store.record_run(month, result.record, result.overlays),
+            logger,
+            _forget_logged(settings),
+        )
     except StoreError as exc:
         refuse(str(exc), 3)
     finally:
         store.dispose()
-    _print_run(result.record, folder)
+    if publish is not None:
+        from provisions.figures import provision_figures
+
+        proposed = sum(o["amount"] for o in result.overlays)
+        publish(provision_figures(result.loans, result.record, 0.0, proposed))
+    _print_run(result.record, result.overlays, folder)
 
 
-def _print_run(record: dict[str, Any], folder: Path) -> None:
+def _evidence_folders(drift: Path | None, performance: Path | None) -> list[tuple[str, Path]]:
+    return [(k, f) for k, f in (("drift", drift), ("performance", performance)) if f is not None]
+
+
+def _scores(scores: Path, month: str) -> tuple[pd.DataFrame, dict[str, Any], Path]:
+    """The month's score-portfolio folder: its scored book, its run record and the file."""
+    scored_path, run_json = scores / "scored_book.parquet", scores / "run.json"
+    if not scored_path.is_file() or not run_json.is_file():
+        refuse(f"{scores} is not a score-portfolio folder (scored_book.parquet, run.json)")
+    assessed = json.loads(run_json.read_text(encoding="utf-8"))
+    if str(assessed.get("as_of", ""))[:7] != month:
+        refuse(f"{scores} assessed {str(assessed.get('as_of'))[:7]}, not {month}")
+    return pd.read_parquet(scored_path), assessed, scored_path
+
+
+def _evidence(folder: Path, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """An ews-monitor run's summary and its identity (folder, hash), or a refusal."""
+    from provisions.run import file_digest
+
+    path = folder / "summary.json"
+    if not path.is_file():
+        refuse(f"{folder} is not an ews-monitor {kind} folder (no summary.json)")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        refuse(f"{path} cannot be read as JSON ({exc})")
+    if not isinstance(summary, dict) or summary.get("kind") != kind:
+        found = summary.get("kind") if isinstance(summary, dict) else type(summary).__name__
+        refuse(f"--{kind} {folder} holds the summary of a {found!r} run, not of {kind}")
+    return summary, {"folder": str(folder.resolve()), "sha256": file_digest(path)}
+
+
+def _book_digests(data: Path) -> dict[str, str]:
+    from provisions.run import file_digest
+
+    return {p.name: file_digest(p) for p in sorted(data.iterdir()) if p.is_file()}
+
+
+def _origination_from_ledger(ledger: Any, scored: pd.DataFrame, month: str) -> dict[str, float]:
+    """Each loan's first score the ledger holds up to the month end (its origination PD)."""
+    month_end = pd.Period(month, freq="M").end_time.date()
+    first = ledger.first_scores(month_end, loan_ids=list(scored["loan_id"].astype(str)))
+    by_key = dict(zip(first["loan_pseudonym"], first["pd_12m"], strict=True))
+    return {
+        str(loan): by_key[key]
+        for loan in scored["loan_id"].astype(str)
+        if (key := ledger.pseudonym_of_loan(loan)) in by_key
+    }
+
+
+def _compute(
+    tables: Any,
+    scored: pd.DataFrame,
+    month: str,
+    origination: dict[str, float],
+    policy: Any,
+    inputs: dict[str, Any],
+    evidence: dict[str, tuple[dict[str, Any], dict[str, str]]],
+) -> Any:
+    from provisions.allowance import ExposureError
+    from provisions.exposures import MonthError
+    from provisions.overlays import EvidenceError
+    from provisions.run import compute_run
+
+    try:
+        return compute_run(
+            tables,
+            scored,
+            month,
+            origination,
+            policy,
+            inputs,
+            performance=evidence.get("performance", (None,))[0],
+            drift=evidence.get("drift", (None,))[0],
+        )
+    except (MonthError, ExposureError, EvidenceError) as exc:
+        refuse(str(exc))
+
+
+def _mlflow_logger(settings: Any, month: str) -> Any:
+    """Log the run to MLflow (experiment red-credit-provisions) from its staged folder."""
+    from provisions.figures import provision_figures
+
+    def log(run: Any, folder: Path) -> str:
+        from monitoring.tracking import log_monitoring_run
+
+        record = run.record
+        params = {
+            "kind": "provisions",
+            "as_of": month,
+            "policy_version": record["policy"]["version"],
+            "policy_fingerprint": record["policy"]["fingerprint"],
+            "model_version": record["inputs"].get("model_version"),
+            "loans": record["loans"],
+            "overlays_proposed": len(run.overlays),
+        }
+        proposed = sum(o["amount"] for o in run.overlays)
+        return log_monitoring_run(
+            settings.resolved_tracking_uri,
+            settings.artifact_root,
+            f"provisions {month}",
+            params,
+            provision_figures(run.loans, record, 0.0, proposed),
+            folder,
+            experiment=PROVISION_EXPERIMENT,
+            exclude=("loans.parquet",),
+        )
+
+    return log
+
+
+def _forget_logged(settings: Any) -> Any:
+    def forget(mlflow_run_id: str) -> None:
+        from serving.registry import open_client
+
+        open_client(settings.resolved_tracking_uri).delete_run(mlflow_run_id)
+
+    return forget
+
+
+PROVISION_EXPERIMENT = "red-credit-provisions"
+
+
+def _publisher(settings: Any, workspace: Path | None, enabled: bool) -> Any:
+    from monitoring.cli import dashboard_publisher
+
+    return dashboard_publisher(settings, workspace, enabled)
+
+
+def _print_run(record: dict[str, Any], overlays: list[dict[str, Any]], folder: Path) -> None:
     table = Table(title=f"allowance {record['as_of']} (policy {record['policy']['version']})")
     for column in ("stage", "loans", "balance", "ecl", "ecl / balance"):
         table.add_column(column, justify="right")
@@ -148,15 +304,118 @@ def _print_run(record: dict[str, Any], folder: Path) -> None:
         value = "n/a" if ratio["value"] is None else f"{ratio['value']:.2%}"
         band = f"band {ratio['low']:.1%}-{ratio['high']:.1%}"
         out.print(f"{ratio['name']}: {value} ({ratio['flag']}, {band})")
+    if overlays:
+        shown = Table(title="overlays proposed (not in the booked allowance until approved)")
+        for column in ("id", "kind", "segment", "yuan", "PD points"):
+            shown.add_column(column)
+        for o in overlays:
+            shown.add_row(
+                o["overlay_id"],
+                o["kind"],
+                o["segment"],
+                f"{o['amount']:,.0f}",
+                f"{o['pd_points']:.2f}",
+            )
+        out.print(shown)
+        out.print("approve with: ews-provision approve ID --by NAME --note TEXT")
+    else:
+        out.print("no overlay proposed")
     out.print(f"run {record['run_id']}; results in {folder}")
 
 
-def _decide(decision: str, overlay_id: str, by: str, note: str, ledger_url: str | None) -> None:
-    from provisions.store import OverlayError, StoreError
+@app.command()
+def rerun(
+    run_id: Annotated[str, typer.Argument(help="The stored run to reproduce.")],
+    ledger_url: LedgerOption = None,
+) -> None:
+    """Reproduce a stored run from its record: the same policy text, the same inputs (their
+    hashes checked), the origination PDs it used; compare the allowance to the yuan. Writes
+    nothing. Exit 0 reproduced, 2 an input changed or is gone, 4 the figures differ."""
+    from provisions.policy import PolicyError, parse_policy
 
     _, store = _store(ledger_url)
     try:
+        record = store.run(run_id)
+    except KeyError as exc:
+        refuse(str(exc.args[0]))
+    finally:
+        store.dispose()
+    try:
+        policy = parse_policy(record["policy"]["document"], f"run {run_id}'s policy")
+    except PolicyError as exc:
+        refuse(str(exc))
+    if policy.fingerprint() != record["policy"]["fingerprint"]:
+        refuse(f"run {run_id}: its stored policy does not match its fingerprint")
+    inputs, month = record["inputs"], record["as_of"]
+    scores = Path(inputs["scores"]["folder"])
+    scored, _, scored_path = _scores(scores, month)
+    _same_file(scored_path, inputs["scores"]["sha256"])
+    book = Path(inputs["book"]["folder"])
+    if not book.is_dir() or _book_digests(book) != inputs["book"]["sha256"]:
+        refuse(f"{book}: the raw book is gone or its files changed since run {run_id}")
+    evidence = {}
+    for kind, identity in inputs.get("evidence", {}).items():
+        evidence[kind] = _evidence(Path(identity["folder"]), kind)
+        _same_file(Path(identity["folder"]) / "summary.json", identity["sha256"])
+    loans_path = Path(record["outputs"]["folder"]) / "loans.parquet"
+    if not loans_path.is_file():
+        refuse(f"{loans_path}: the run's per-loan file (its origination PDs) is gone")
+    _same_file(loans_path, record["outputs"]["loans_sha256"])
+    used = pd.read_parquet(loans_path, columns=["loan_id", "pd_origination", "ecl"])
+    known = used.dropna(subset=["pd_origination"])
+    origination = dict(zip(known["loan_id"].astype(str), known["pd_origination"], strict=True))
+    tables = load_book(book)
+    again = _compute(tables, scored, month, origination, policy, inputs, evidence)
+    stored = float(record["allowance"]["modelled"])
+    now = float(again.record["allowance"]["modelled"])
+    joined = used.merge(
+        again.loans[["loan_id", "ecl"]], on="loan_id", how="outer", suffixes=("", "_now")
+    )
+    worst = float((joined["ecl"] - joined["ecl_now"]).abs().max())
+    before = [(o["segment"], round(o["amount"], 2)) for o in record.get("overlays_proposed", [])]
+    after = [(o["segment"], round(o["amount"], 2)) for o in again.overlays]
+    same = round(stored) == round(now) and joined.notna().all().all() and before == after
+    out.print(f"run {run_id} ({month}, policy {policy.version})")
+    out.print(f"stored allowance     {stored:,.2f} yuan")
+    out.print(f"reproduced allowance {now:,.2f} yuan")
+    out.print(f"largest per-loan difference {worst:,.6f} yuan over {len(joined):,} loans")
+    out.print(f"overlays {'the same' if before == after else f'differ: {before} then {after}'}")
+    if not same:
+        out.print("[red]not reproduced[/red]")
+        raise typer.Exit(4)
+    out.print("reproduced to the yuan")
+
+
+def _same_file(path: Path, digest: str) -> None:
+    from provisions.run import file_digest
+
+    if not path.is_file():
+        refuse(f"{path}: gone since the run")
+    if file_digest(path) != digest:
+        refuse(f"{path}: its content changed since the run (SHA-256 differs)")
+
+
+def _decide(
+    decision: str,
+    overlay_id: str,
+    by: str,
+    note: str,
+    ledger_url: str | None,
+    workspace: Path | None,
+    dashboard: bool,
+) -> None:
+    from provisions.figures import overlay_figures
+    from provisions.store import OverlayError, StoreError
+
+    settings, store = _store(ledger_url)
+    publish = _publisher(settings, workspace, dashboard)
+    try:
         store.decide(overlay_id, decision, by, note)
+        decided = store.overlays().set_index("overlay_id").loc[overlay_id]
+        month = pd.Timestamp(decided["as_of"]).strftime("%Y-%m")
+        latest = store.latest_run_id(month)
+        booked = store.booked(latest) if latest is not None else None
+        loans = store.run(latest)["loans"] if latest is not None else 0
     except OverlayError as exc:
         refuse(str(exc))
     except StoreError as exc:
@@ -164,6 +423,25 @@ def _decide(decision: str, overlay_id: str, by: str, note: str, ledger_url: str 
     finally:
         store.dispose()
     out.print(f"overlay {overlay_id} {decision} by {by}")
+    if booked is None:
+        return
+    if decided["run_id"] != latest:
+        out.print(f"note: {month} was provided for again since; its latest run is {latest}")
+    out.print(
+        f"{month}: modelled {booked['modelled']:,.0f} + approved overlays"
+        f" {booked['approved_overlays']:,.0f} = booked {booked['booked']:,.0f} yuan"
+        f" ({booked['proposed_overlays']:,.0f} still proposed)"
+    )
+    if publish is not None:
+        publish(
+            overlay_figures(
+                month,
+                booked["modelled"],
+                booked["approved_overlays"],
+                booked["proposed_overlays"],
+                loans,
+            )
+        )
 
 
 @app.command()
@@ -172,9 +450,13 @@ def approve(
     by: Annotated[str, typer.Option(help="Who approves.")],
     note: Annotated[str, typer.Option(help="Why.")] = "",
     ledger_url: LedgerOption = None,
+    workspace: WorkspaceOption = None,
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard/--no-dashboard", help="Republish the overlay figures.")
+    ] = True,
 ) -> None:
     """Approve a proposed overlay: it enters the month's booked allowance."""
-    _decide("approved", overlay_id, by, note, ledger_url)
+    _decide("approved", overlay_id, by, note, ledger_url, workspace, dashboard)
 
 
 @app.command()
@@ -183,9 +465,13 @@ def reject(
     by: Annotated[str, typer.Option(help="Who rejects.")],
     note: Annotated[str, typer.Option(help="Why.")] = "",
     ledger_url: LedgerOption = None,
+    workspace: WorkspaceOption = None,
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard/--no-dashboard", help="Republish the overlay figures.")
+    ] = True,
 ) -> None:
     """Reject a proposed overlay: it stays on record, outside the allowance."""
-    _decide("rejected", overlay_id, by, note, ledger_url)
+    _decide("rejected", overlay_id, by, note, ledger_url, workspace, dashboard)
 
 
 @app.command()
@@ -193,18 +479,20 @@ def overlays(
     as_of: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
     ledger_url: LedgerOption = None,
 ) -> None:
-    """The month's overlays with their status, and the approved total."""
+    """The month's overlays with their status, and the booked allowance of its latest run."""
     month = _one_month(as_of)
     _, store = _store(ledger_url)
     frame = store.overlays(month)
-    approved = store.approved_total(month)
+    latest = store.latest_run_id(month)
+    booked = store.booked(latest) if latest is not None else None
     store.dispose()
     table = Table(title=f"overlays {month}")
-    for column in ("id", "segment", "kind", "yuan", "status", "by"):
+    for column in ("id", "run", "segment", "kind", "yuan", "status", "by"):
         table.add_column(column)
     for row in frame.itertuples():
         table.add_row(
             str(row.overlay_id),
+            str(row.run_id)[:8] + ("" if row.run_id == latest else " (superseded)"),
             str(row.segment),
             str(row.kind),
             f"{row.amount:,.0f}",
@@ -212,7 +500,15 @@ def overlays(
             "" if pd.isna(row.decided_by) else str(row.decided_by),
         )
     out.print(table)
-    out.print(f"approved overlays {approved:,.0f} yuan")
+    if booked is None:
+        out.print(f"no provision run for {month}")
+        return
+    out.print(
+        f"latest run {latest}: modelled {booked['modelled']:,.0f} + approved overlays"
+        f" {booked['approved_overlays']:,.0f} = booked {booked['booked']:,.0f} yuan;"
+        f" proposed beside it {booked['proposed_overlays']:,.0f}"
+    )
+    out.print(f"approved overlays {booked['approved_overlays']:,.0f} yuan")
 
 
 @app.command()
@@ -236,7 +532,7 @@ def movement(
     if first["as_of"] >= second["as_of"]:
         refuse(f"--from is {first['as_of']}, not earlier than --to {second['as_of']}")
     _, store = _store(ledger_url)
-    overlays = [store.approved_total(r["as_of"]) for r in (first, second)]
+    overlays = [store.approved_total(r["as_of"], r.get("run_id")) for r in (first, second)]
     store.dispose()
     table = movement_table(before, after, *overlays)
     shown = Table(title=f"allowance movement {first['as_of']} to {second['as_of']}")

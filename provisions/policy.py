@@ -184,6 +184,9 @@ class OverlayPolicy(_Strict):
     calibration_alpha: float = Field(gt=0.0, lt=0.5)
     full_credibility_defaults: int = Field(ge=1)
     precautionary_lifetime_share: float = Fraction
+    #: Evidence older than this (months between when it became observable and the provision
+    #: month) no longer proposes an overlay: a segment must keep showing it.
+    evidence_lookback_months: int = Field(ge=1, le=24)
 
 
 class ProvisionPolicy(_Strict):

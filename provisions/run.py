@@ -4,7 +4,8 @@ Single responsibility: tie the pure calculations (``provisions.allowance``) to a
 auditor can trace (policy version, fingerprint and full text; where the scores and the book
 came from, with content hashes; the allowance by stage, category and segment; the ratios) and
 write the run's folder atomically: ``loans.parquet`` (one row per loan, reasons included, the
-origination PD used), ``totals_by_<dimension>.csv``, ``ratios.csv`` and ``run.json``.
+origination PD used), ``totals_by_<dimension>.csv``, ``ratios.csv``, ``overlays.json`` (the
+overlays the monitoring evidence supports, with their ids in the store) and ``run.json``.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ import pandas as pd
 from monitoring.io import staged_folder, to_json
 from provisions.allowance import TOTAL_DIMENSIONS, provide, ratios, totals
 from provisions.exposures import build_exposures
+from provisions.overlays import propose_overlays
 from provisions.policy import ProvisionPolicy
 
 
 @dataclass(frozen=True)
 class ProvisionRun:
-    """A month's per-loan results, totals, ratios and its record."""
+    """A month's per-loan results, totals, ratios, proposed overlays and its record."""
 
     loans: pd.DataFrame
     totals: dict[str, pd.DataFrame]
+    overlays: list[dict[str, Any]]
     record: dict[str, Any]
 
 
@@ -48,10 +51,15 @@ def compute_run(
     pd_origination: Mapping[str, float],
     policy: ProvisionPolicy,
     inputs: dict[str, Any],
+    performance: Mapping[str, Any] | None = None,
+    drift: Mapping[str, Any] | None = None,
 ) -> ProvisionRun:
-    """Provide for month ``as_of``; ``inputs`` describes where scores and book came from."""
+    """Provide for month ``as_of`` and propose the overlays the monitoring summaries
+    (``performance``, ``drift``; either may be None) support; ``inputs`` describes where
+    scores, book and evidence came from."""
     exposures = build_exposures(tables, scores, as_of, pd_origination, policy.staging)
     loans = provide(exposures.frame, policy)
+    overlays = propose_overlays(loans, policy, as_of, performance, drift)
     by = {d: totals(loans, d) for d in TOTAL_DIMENSIONS}
     modelled = float(loans["ecl"].sum())
     coverage, loan_ratio = ratios(loans, modelled, policy)
@@ -79,8 +87,11 @@ def compute_run(
         "by_stage": _records(by["stage"]),
         "by_category": _records(by["category"]),
         "ratios_modelled": [coverage.to_dict(), loan_ratio.to_dict()],
+        "overlays_proposed": [
+            {k: o[k] for k in ("kind", "segment", "amount", "pd_points")} for o in overlays
+        ],
     }
-    return ProvisionRun(loans, by, record)
+    return ProvisionRun(loans, by, overlays, record)
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -90,16 +101,45 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def write_run(run: ProvisionRun, out: Path, record_in_store: Callable[[], str]) -> str:
-    """Write the run's folder and record the run in the store, all or nothing: the folder is
-    staged, the store records the run (its id goes into ``run.json``), then the folder takes
-    its name in one rename; a failure on the way leaves neither folder nor half a run."""
+def write_run(
+    run: ProvisionRun,
+    out: Path,
+    record_in_store: Callable[[], tuple[str, list[str]]],
+    log_run: Callable[[ProvisionRun, Path], str] | None = None,
+    forget_logged: Callable[[str], None] | None = None,
+) -> str:
+    """Write the run's folder, log it to MLflow and record it in the store, all or nothing.
+
+    The folder is staged; the record learns where its per-loan file goes and that file's
+    hash (a re-run reads the origination PDs from it); ``log_run`` logs the staged folder as
+    an MLflow run (its id goes into the record); the store records the run and its overlays
+    (their ids go into ``run.json`` and ``overlays.json``); then the folder takes its name in
+    one rename. A store failure deletes the MLflow run again (``forget_logged``) and leaves no
+    folder: the store is the book of record, nothing stands beside it that it lacks.
+    """
     with staged_folder(out) as staged:
         run.loans.to_parquet(staged / "loans.parquet", index=False)
         for dimension, table in run.totals.items():
             table.to_csv(staged / f"totals_by_{dimension}.csv", index=False)
         pd.DataFrame(run.record["ratios_modelled"]).to_csv(staged / "ratios.csv", index=False)
-        run_id = record_in_store()
+        run.record["outputs"] = {
+            "folder": str(out.resolve()),
+            "loans_sha256": file_digest(staged / "loans.parquet"),
+        }
+        (staged / "overlays.json").write_text(to_json(run.overlays), encoding="utf-8")
+        (staged / "run.json").write_text(to_json(run.record), encoding="utf-8")
+        logged = log_run(run, staged) if log_run is not None else None
+        if logged is not None:
+            run.record["mlflow_run_id"] = logged
+        try:
+            run_id, overlay_ids = record_in_store()
+        except BaseException:
+            if logged is not None and forget_logged is not None:
+                forget_logged(logged)
+            raise
         run.record["run_id"] = run_id
+        for overlay, overlay_id in zip(run.overlays, overlay_ids, strict=True):
+            overlay["overlay_id"] = overlay_id
+        (staged / "overlays.json").write_text(to_json(run.overlays), encoding="utf-8")
         (staged / "run.json").write_text(to_json(run.record), encoding="utf-8")
     return run_id

@@ -151,15 +151,17 @@ class ProvisionStore:
             raise KeyError(f"no provision run {run_id} in {self.url}")
         return dict(rows[0][0])
 
-    def overlays(self, as_of: str | None = None) -> pd.DataFrame:
-        """Every overlay (of one month, if given) with its status and decision, oldest run
-        first."""
+    def overlays(self, as_of: str | None = None, run_id: str | None = None) -> pd.DataFrame:
+        """Every overlay (of one month, of one run, if given) with its status and decision,
+        oldest run first."""
         o, d = provision_overlays, overlay_decisions
         query = select(
             *o.columns, d.c.decision, d.c.decided_by, d.c.note, d.c.decided_at
         ).outerjoin(d, d.c.overlay_id == o.c.overlay_id)
         if as_of is not None:
             query = query.where(o.c.as_of == pd.Period(as_of, freq="M").end_time.date())
+        if run_id is not None:
+            query = query.where(o.c.run_id == run_id)
         rows = self._read(query.order_by(o.c.as_of, o.c.run_id, o.c.segment))
         columns = [*o.columns.keys(), "decision", "decided_by", "note", "decided_at"]
         frame = pd.DataFrame(rows, columns=columns)
@@ -204,10 +206,43 @@ class ProvisionStore:
             who = f" by {earlier[1]}" if earlier else ""
             raise OverlayError(f"overlay {overlay_id} was decided already{who}") from None
 
-    def approved_total(self, as_of: str) -> float:
-        """The approved overlays of a month, in yuan (what enters the booked allowance)."""
-        frame = self.overlays(as_of)
+    def latest_run_id(self, as_of: str) -> str | None:
+        """The month's latest run (the one its booked allowance stands on), None if none."""
+        r = provision_runs
+        month_end = pd.Period(as_of, freq="M").end_time.date()
+        rows = self._read(
+            select(r.c.run_id)
+            .where(r.c.as_of == month_end)
+            .order_by(r.c.created_at.desc(), r.c.run_id.desc())
+            .limit(1)
+        )
+        return str(rows[0][0]) if rows else None
+
+    def approved_total(self, as_of: str, run_id: str | None = None) -> float:
+        """The approved overlays of a run (default: the month's latest run), in yuan: what
+        enters the booked allowance. Overlays belong to the run that proposed them, so a
+        month provided for twice does not count an approval twice; a new run's overlays are
+        decided on afresh."""
+        run_id = run_id or self.latest_run_id(as_of)
+        if run_id is None:
+            return 0.0
+        frame = self.overlays(as_of, run_id)
         return float(frame.loc[frame["status"] == APPROVED, "amount"].sum())
+
+    def booked(self, run_id: str) -> dict[str, float]:
+        """A run's modelled allowance, its approved and still proposed overlays, and the
+        booked allowance (modelled + approved)."""
+        record = self.run(run_id)
+        mine = self.overlays(run_id=run_id)
+        modelled = float(record["allowance"]["modelled"])
+        approved = float(mine.loc[mine["status"] == APPROVED, "amount"].sum())
+        proposed = float(mine.loc[mine["status"] == PROPOSED, "amount"].sum())
+        return {
+            "modelled": modelled,
+            "approved_overlays": approved,
+            "proposed_overlays": proposed,
+            "booked": modelled + approved,
+        }
 
     # ------------------------------------------------------------------ internals
 

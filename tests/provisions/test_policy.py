@@ -18,7 +18,7 @@ def document() -> dict:
 
 def test_shipped_policy_loads_with_its_version() -> None:
     policy = load_policy()
-    assert policy.version == "2026.12-1"
+    assert policy.version == "2026.12-2"
     assert policy.lgd.for_borrower_type("private_enterprise") == pytest.approx(0.45)
     assert policy.lgd.for_borrower_type("farmer") == pytest.approx(0.50)
     assert sum(s.weight for s in policy.scenarios) == pytest.approx(1.0)

@@ -101,3 +101,23 @@ def test_concurrent_approvals_leave_exactly_one_decision(store: ProvisionStore) 
         outcomes = list(pool.map(approve, range(4)))
     assert outcomes.count("done") == 1 and outcomes.count("refused") == 3
     assert store.approved_total("2025-02") == 7.0
+
+
+def test_the_booked_allowance_stands_on_the_months_latest_run(store: ProvisionStore) -> None:
+    first_run, (early,) = store.record_run("2025-03", record(1_000.0), [overlay("book", 40.0)])
+    store.decide(early, APPROVED, "Li Wei", "")
+    assert store.booked(first_run) == {
+        "modelled": 1_000.0,
+        "approved_overlays": 40.0,
+        "proposed_overlays": 0.0,
+        "booked": 1_040.0,
+    }
+    second_run, (again,) = store.record_run("2025-03", record(1_100.0), [overlay("book", 45.0)])
+    assert store.latest_run_id("2025-03") == second_run
+    # the re-run's overlay is decided afresh: the first run's approval is not counted twice
+    assert store.approved_total("2025-03") == 0.0
+    assert store.booked(second_run)["proposed_overlays"] == 45.0
+    store.decide(again, APPROVED, "Li Wei", "")
+    assert store.approved_total("2025-03") == 45.0
+    assert store.approved_total("2025-03", run_id=first_run) == 40.0
+    assert store.latest_run_id("2025-04") is None and store.approved_total("2025-04") == 0.0
