@@ -43,7 +43,7 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM) ## Install Debian's chromium for the headless dashboard tests
 
-demo: $(STAMP) ## Simulate, validate, build features, train and promote; serve it, score over HTTP, assess the book; monitor it
+demo: $(STAMP) ## Simulate, validate, build features, train and promote; serve it, score over HTTP, assess the book; monitor it; provide for it
 	$(BIN)/ews-data simulate --borrowers $(DEMO_BORROWERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --scenario $(DEMO_SCENARIO) --out $(PORTFOLIO)
 	$(BIN)/ews-data validate $(PORTFOLIO)
 	$(BIN)/ews-data summary $(PORTFOLIO)
@@ -52,6 +52,7 @@ demo: $(STAMP) ## Simulate, validate, build features, train and promote; serve i
 	$(BIN)/ews-train fit --data $(PORTFOLIO) --promote
 	bash serving/examples/demo_service.sh $(BIN) $(PORTFOLIO) $(EWS_HOME)/reports
 	bash monitoring/examples/demo_monitoring.sh $(BIN) $(PORTFOLIO) $(EWS_HOME)/reports
+	bash provisions/examples/demo_provisions.sh $(BIN) $(PORTFOLIO) $(EWS_HOME)/reports
 
 test: $(STAMP) $(CHROMIUM) ## Run the whole test suite (installs chromium first if missing)
 	$(BIN)/python -m pytest

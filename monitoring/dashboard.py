@@ -327,8 +327,79 @@ PANELS: Final[tuple[Panel, ...]] = (
         "half",
     ),
 )
-#: Every figure name a panel shows (the figures the monitoring run must produce).
+#: The provision panels, below the monitoring ones: what the evidence did to the allowance.
+PROVISION_PANELS: Final[tuple[Panel, ...]] = (
+    Panel(
+        "allowance",
+        "Allowance: modelled and booked (yuan)",
+        "line",
+        "Modelled ECL of the month, and booked = modelled + approved overlays",
+        (
+            Series("allowance", "modelled", label="modelled"),
+            Series("allowance", "booked", label="booked"),
+        ),
+        "half",
+    ),
+    Panel(
+        "overlays",
+        "Overlays: proposed and approved (yuan)",
+        "line",
+        "Overlays the monitoring evidence supports: still proposed, and approved by people",
+        (
+            Series("overlays", "proposed", label="proposed"),
+            Series("overlays", "approved", label="approved"),
+        ),
+        "half",
+    ),
+    Panel(
+        "allowance-stage",
+        "Allowance by IFRS 9 stage (yuan)",
+        "line",
+        "Stage 1: 12-month ECL; stages 2 and 3: lifetime ECL",
+        (Series("allowance_by_stage", "{{label}}"),),
+        "half",
+    ),
+    Panel(
+        "allowance-area",
+        "Allowance by area (yuan)",
+        "line",
+        "Modelled ECL of each area's loans",
+        (Series("allowance_by_area", "{{label}}"),),
+        "half",
+    ),
+    Panel(
+        "stage23-area",
+        "Stage 2 and 3 share of balance by area",
+        "line",
+        "Share of each area's drawn balance in stages 2 and 3: where credit risk has risen",
+        (Series("stage23_share_by_area", "{{label}}"),),
+        "half",
+    ),
+    Panel(
+        "coverage",
+        "Provision coverage (modelled allowance / non-performing loans)",
+        "line",
+        "The regulator's band is 120%-150%",
+        (Series("provision_coverage", "coverage"),),
+        "half",
+    ),
+    Panel(
+        "loan-provision",
+        "Loan provision ratio (modelled allowance / loans)",
+        "line",
+        "The regulator's band is 1.5%-2.5%",
+        (Series("loan_provision_ratio", "loan provision ratio"),),
+        "half",
+    ),
+)
+#: Every figure name a monitoring panel shows (the figures the monitoring runs must produce).
 PANEL_FIGURES: Final = tuple(dict.fromkeys(s.figure for p in PANELS for s in p.series))
+#: Every figure name a provision panel shows (what ``ews-provision run`` publishes).
+PROVISION_PANEL_FIGURES: Final = tuple(
+    dict.fromkeys(s.figure for p in PROVISION_PANELS for s in p.series)
+)
+#: The dashboard, top to bottom.
+DASHBOARD_PANELS: Final = (*PANELS, *PROVISION_PANELS)
 
 
 def _panel_metric(series: Series) -> PanelMetric:
@@ -341,11 +412,11 @@ def _panel_metric(series: Series) -> PanelMetric:
 
 
 def dashboard_model(project_id: uuid.UUID) -> DashboardModel:
-    """The project's dashboard: :data:`PANELS` in order, with ids derived from the project id
+    """The project's dashboard: :data:`DASHBOARD_PANELS` in order, ids derived from the project id
     and the panel key, so building it twice gives the same model (what makes
     :func:`ensure_project` idempotent)."""
     plots: list[DashboardPanelPlot] = []
-    for panel in PANELS:
+    for panel in DASHBOARD_PANELS:
         values = [_panel_metric(s) for s in panel.series]
         if panel.kind == "text":
             plot = text_panel(panel.title, panel.description, size=panel.size)

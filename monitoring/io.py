@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 
-def to_json(document: dict[str, Any]) -> str:
+def to_json(document: dict[str, Any] | list[Any]) -> str:
     """``document`` as indented JSON text (NaN refused: summaries hold ``None`` instead)."""
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
 

@@ -77,8 +77,12 @@ def run(
     as_of: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
     data: Annotated[Path, typer.Option(help="The raw book (the six tables).")],
     scores: Annotated[
-        Path, typer.Option(help="The ews-serve score-portfolio folder of that month.")
-    ],
+        Path | None,
+        typer.Option(
+            help="The ews-serve score-portfolio folder of that month (default: the month's "
+            "portfolio scores in the warning ledger)."
+        ),
+    ] = None,
     policy: Annotated[
         Path | None, typer.Option(help="Provision policy file (YAML or JSON).")
     ] = None,
@@ -111,10 +115,10 @@ def run(
         chosen = load_policy(policy_path)
     except PolicyError as exc:
         refuse(str(exc))
-    scored, assessed, scored_path = _scores(scores, month)
-    evidence = {
-        kind: _evidence(folder, kind) for kind, folder in _evidence_folders(drift, performance)
-    }
+    if scores is not None:
+        scored, assessed, scored_path = _scores(scores, month)
+        score_source = {"folder": str(scores.resolve()), "sha256": file_digest(scored_path)}
+    evidence = {k: _evidence(folder, k) for k, folder in _evidence_folders(drift, performance)}
     tables = load_book(data)
     settings, store = _store(ledger_url)
     if tracking_uri:
@@ -122,12 +126,15 @@ def run(
     publish = _publisher(settings, workspace, dashboard)
     try:
         ledger = open_ledger(settings)
+        if scores is None:
+            scored, score_source = _scores_from_ledger(ledger, tables, month, store.url)
+            assessed = {"model_version": ", ".join(score_source["model_versions"])}
         origination = _origination_from_ledger(ledger, scored, month)
         ledger.dispose()
     except LedgerError as exc:
         refuse(str(exc), 3)
     inputs = {
-        "scores": {"folder": str(scores.resolve()), "sha256": file_digest(scored_path)},
+        "scores": score_source,
         "book": {"folder": str(data.resolve()), "sha256": _book_digests(data)},
         "model_version": assessed.get("model_version"),
         "origination_pd": f"first ledger score up to {month} ({store.url})",
@@ -170,6 +177,47 @@ def _scores(scores: Path, month: str) -> tuple[pd.DataFrame, dict[str, Any], Pat
     if str(assessed.get("as_of", ""))[:7] != month:
         refuse(f"{scores} assessed {str(assessed.get('as_of'))[:7]}, not {month}")
     return pd.read_parquet(scored_path), assessed, scored_path
+
+
+def _scores_from_ledger(
+    ledger: Any, tables: Any, month: str, url: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The month's portfolio scores from the warning ledger (each book loan's latest record
+    of that month, a re-assessment winning), keyed by clear loan id, and their identity: a
+    hash of the scores, so a re-run finds them unchanged or says so."""
+    import hashlib
+    from datetime import timedelta
+
+    month_end = pd.Period(month, freq="M").end_time.date()
+    loan_ids = [str(x) for x in pd.unique(tables["loans"]["loan_id"].astype(str))]
+    latest = ledger.latest_grades(month_end + timedelta(days=1), loan_ids=loan_ids)
+    latest = latest[pd.to_datetime(latest["as_of"]).dt.date == month_end]
+    if latest.empty:
+        refuse(
+            f"{month}: the ledger ({url}) holds no portfolio scores of the month; run "
+            f"ews-serve score-portfolio --as-of {month}, or pass --scores"
+        )
+    by_key = {ledger.pseudonym_of_loan(loan): loan for loan in loan_ids}
+    scored = (
+        pd.DataFrame(
+            {
+                "loan_id": latest["loan_pseudonym"].map(by_key),
+                "pd_12m": latest["pd_12m"].astype(float),
+                "grade": latest["grade"].astype(str),
+            }
+        )
+        .sort_values("loan_id")
+        .reset_index(drop=True)
+    )
+    text = scored.to_csv(index=False, float_format="%.17g").encode("utf-8")
+    identity = {
+        "ledger": url,
+        "month": month,
+        "rows": len(scored),
+        "sha256": hashlib.sha256(text).hexdigest(),
+        "model_versions": sorted({str(v) for v in latest["model_version"]}),
+    }
+    return scored, identity
 
 
 def _evidence(folder: Path, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -333,7 +381,7 @@ def rerun(
     nothing. Exit 0 reproduced, 2 an input changed or is gone, 4 the figures differ."""
     from provisions.policy import PolicyError, parse_policy
 
-    _, store = _store(ledger_url)
+    settings, store = _store(ledger_url)
     try:
         record = store.run(run_id)
     except KeyError as exc:
@@ -347,12 +395,15 @@ def rerun(
     if policy.fingerprint() != record["policy"]["fingerprint"]:
         refuse(f"run {run_id}: its stored policy does not match its fingerprint")
     inputs, month = record["inputs"], record["as_of"]
-    scores = Path(inputs["scores"]["folder"])
-    scored, _, scored_path = _scores(scores, month)
-    _same_file(scored_path, inputs["scores"]["sha256"])
     book = Path(inputs["book"]["folder"])
     if not book.is_dir() or _book_digests(book) != inputs["book"]["sha256"]:
         refuse(f"{book}: the raw book is gone or its files changed since run {run_id}")
+    tables = load_book(book)
+    if "folder" in inputs["scores"]:
+        scored, _, scored_path = _scores(Path(inputs["scores"]["folder"]), month)
+        _same_file(scored_path, inputs["scores"]["sha256"])
+    else:
+        scored = _ledger_scores_unchanged(settings, tables, month, inputs["scores"], run_id)
     evidence = {}
     for kind, identity in inputs.get("evidence", {}).items():
         evidence[kind] = _evidence(Path(identity["folder"]), kind)
@@ -364,7 +415,6 @@ def rerun(
     used = pd.read_parquet(loans_path, columns=["loan_id", "pd_origination", "ecl"])
     known = used.dropna(subset=["pd_origination"])
     origination = dict(zip(known["loan_id"].astype(str), known["pd_origination"], strict=True))
-    tables = load_book(book)
     again = _compute(tables, scored, month, origination, policy, inputs, evidence)
     stored = float(record["allowance"]["modelled"])
     now = float(again.record["allowance"]["modelled"])
@@ -384,6 +434,24 @@ def rerun(
         out.print("[red]not reproduced[/red]")
         raise typer.Exit(4)
     out.print("reproduced to the yuan")
+
+
+def _ledger_scores_unchanged(
+    settings: Any, tables: Any, month: str, identity: dict[str, Any], run_id: str
+) -> pd.DataFrame:
+    """The month's scores read from the ledger again, refused if they differ from the run's."""
+    from serving.ledger import LedgerError
+    from serving.stores import open_ledger
+
+    try:
+        ledger = open_ledger(settings)
+        scored, now = _scores_from_ledger(ledger, tables, month, identity["ledger"])
+        ledger.dispose()
+    except LedgerError as exc:
+        refuse(str(exc), 3)
+    if now["sha256"] != identity["sha256"]:
+        refuse(f"{month}: the ledger's scores of the month changed since run {run_id}")
+    return scored
 
 
 def _same_file(path: Path, digest: str) -> None:
@@ -516,18 +584,21 @@ def movement(
     previous: Annotated[Path, typer.Option("--from", help="The earlier month's run folder.")],
     current: Annotated[Path, typer.Option("--to", help="The later month's run folder.")],
     ledger_url: LedgerOption = None,
+    top: Annotated[int, typer.Option(help="Segments shown, largest relative rise first.")] = 5,
 ) -> None:
     """Why the booked allowance moved between two runs (IFRS 7 style), with approved
-    overlays."""
-    from provisions.movement import movement_table
+    overlays; where it moved (segments, largest rise first) and the overlays proposed for
+    the segment that rose most."""
+    from provisions.movement import movement_table, segment_changes
 
     runs = []
+    columns = ["loan_id", "stage", "ecl", "area", "industry", "borrower_type"]
     for folder in (previous, current):
         paths = (folder / "loans.parquet", folder / "run.json")
         if not all(p.is_file() for p in paths):
             refuse(f"{folder} is not a provision run folder (loans.parquet, run.json)")
         record = json.loads(paths[1].read_text(encoding="utf-8"))
-        runs.append((pd.read_parquet(paths[0], columns=["loan_id", "stage", "ecl"]), record))
+        runs.append((pd.read_parquet(paths[0], columns=columns), record))
     (before, first), (after, second) = runs
     if first["as_of"] >= second["as_of"]:
         refuse(f"--from is {first['as_of']}, not earlier than --to {second['as_of']}")
@@ -541,6 +612,48 @@ def movement(
     for row in table.itertuples():
         shown.add_row(str(row.movement), f"{row.amount:,.0f}")
     out.print(shown)
+    changes = segment_changes(before, after).head(top)
+    where = Table(title="where it moved: segments, largest relative rise first")
+    for column in ("segment", "loans", "ECL before", "ECL after", "change", "stage 2+3 share"):
+        where.add_column(column, justify="left" if column == "segment" else "right")
+    for row in changes.itertuples():
+        rise = "new" if pd.isna(row.change_share) else f"{row.change_share:+.0%}"
+        where.add_row(
+            str(row.segment),
+            f"{int(row.loans_after):,}",
+            f"{row.ecl_before:,.0f}",
+            f"{row.ecl_after:,.0f}",
+            f"{row.change:+,.0f} ({rise})",
+            f"{row.stage23_before:.1%} -> {row.stage23_after:.1%}",
+        )
+    out.print(where)
+    if changes.empty:
+        return
+    rose = str(changes["segment"].iloc[0])
+    proposed_path = current / "overlays.json"
+    proposed = json.loads(proposed_path.read_text("utf-8")) if proposed_path.is_file() else []
+    mine = [o for o in proposed if _covers(o["segment"], rose)]
+    out.print(f"allowance rose most in {rose}")
+    for o in mine:
+        out.print(
+            f"overlay {o.get('overlay_id', '?')} ({o['kind']}, {o['segment']}):"
+            f" {o['amount']:,.0f} yuan, {o['pd_points']:.2f} PD points. {o['rationale']}"
+        )
+    if not mine:
+        out.print(f"no overlay proposed for {rose} in {second['as_of']}")
+
+
+def _covers(overlay_segment: str, segment: str) -> bool:
+    """Whether an overlay's segment is ``segment`` or lies inside it (``area x industry=deqing
+    x manufacturing`` lies in ``area=deqing`` and in ``industry=manufacturing``)."""
+    if overlay_segment == segment:
+        return True
+    dimension, _, value = segment.partition("=")
+    crossed, _, pair = overlay_segment.partition("=")
+    if crossed != "area x industry" or dimension not in ("area", "industry"):
+        return False
+    area, _, industry = pair.partition(" x ")
+    return (area if dimension == "area" else industry) == value
 
 
 if __name__ == "__main__":

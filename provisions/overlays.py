@@ -300,13 +300,21 @@ def _precautionary(
 
 
 def _describe(events: Sequence[dict[str, Any]]) -> str:
-    """The precautionary events in words, latest first."""
+    """The precautionary events in words, latest first (a figure the summary lacks is
+    shown as n/a)."""
+
+    def number(value: Any, spec: str) -> str:
+        return "n/a" if value is None else format(value, spec)
+
     said = []
-    for e in sorted(events, key=lambda e: e.get("month") or e.get("cohort"), reverse=True):
+    for e in sorted(
+        events, key=lambda e: str(e.get("month") or e.get("cohort") or ""), reverse=True
+    ):
         if e["source"] == "drift":
             said.append(
-                f"PD drift in {e['month']} (PSI {e['pd_psi']:.2f}, mean PD"
-                f" {e['mean_pd_reference']:.2%} -> {e['mean_pd_current']:.2%}, {e['loans']} loans)"
+                f"PD drift in {e['month']} (PSI {number(e['pd_psi'], '.2f')}, mean PD"
+                f" {number(e['mean_pd_reference'], '.2%')} ->"
+                f" {number(e['mean_pd_current'], '.2%')}, {number(e['loans'], ',')} loans)"
             )
         else:
             said.append(

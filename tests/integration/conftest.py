@@ -44,3 +44,19 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(
             f"mlflow server (PostgreSQL {server.database}) healthy in {server.started_in_s:.1f} s"
         )
+
+
+@pytest.fixture(scope="session")
+def shocked(tmp_path_factory):
+    """The book with Deqing's manufacturers shocked from 2024-07, monitored (books.py)."""
+    from tests.integration.books import monitor_book
+
+    return monitor_book(tmp_path_factory.mktemp("shocked_book"), severity=0.8)
+
+
+@pytest.fixture(scope="session")
+def calm(tmp_path_factory):
+    """The same book without the shock, monitored."""
+    from tests.integration.books import monitor_book
+
+    return monitor_book(tmp_path_factory.mktemp("calm_book"), severity=None)

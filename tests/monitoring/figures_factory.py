@@ -1,6 +1,7 @@
 """A small, seeded table of monthly monitoring figures, as the monitoring run produces them.
 
-Every figure the dashboard panels show (monitoring.dashboard.PANEL_FIGURES), over ``months``
+Every figure the dashboard panels show (monitoring's PANEL_FIGURES and the provision run's
+PROVISION_PANEL_FIGURES), over ``months``
 month ends; realized AUC only for the first months (later outcomes have not matured), a
 second segment's PD PSI that the book panels must leave out, and a worst segment that changes.
 """
@@ -54,4 +55,17 @@ def figures_table(months: int = 5, seed: int = 20261203) -> pd.DataFrame:
         add(as_of, "auc_estimated", 0.78 - 0.005 * i)
         if i < REALIZED_MONTHS:
             add(as_of, "auc_realized", 0.77 - 0.01 * i, n=12_000)
+        # the provision run's figures (ews-provision run)
+        modelled, approved = 9.0e6 + 2.0e5 * i, 1.0e5 * (i // 2)
+        add(as_of, "allowance", modelled, label="modelled")
+        add(as_of, "allowance", modelled + approved, label="booked")
+        add(as_of, "overlays", 1.5e5, label="proposed", n=0)
+        add(as_of, "overlays", approved, label="approved", n=0)
+        for stage, share in ((1, 0.4), (2, 0.35), (3, 0.25)):
+            add(as_of, "allowance_by_stage", share * modelled, label=f"stage {stage}")
+        for area, share in (("anji", 0.2), ("deqing", 0.3 + 0.01 * i), ("wuxing", 0.5)):
+            add(as_of, "allowance_by_area", share * modelled, label=area, n=4_000)
+            add(as_of, "stage23_share_by_area", 0.05 + share / 10, label=area, n=4_000)
+        add(as_of, "provision_coverage", 1.35 - 0.02 * i)
+        add(as_of, "loan_provision_ratio", 0.019 + 0.0005 * i)
     return pd.DataFrame(rows)

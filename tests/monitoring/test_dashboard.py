@@ -13,9 +13,10 @@ from evidently.ui.service.base import SeriesFilter
 from evidently.ui.service.storage.local.base import InMemoryDataStorage
 
 from monitoring.dashboard import (
+    DASHBOARD_PANELS,
     FIGURE_METRIC,
     PANEL_FIGURES,
-    PANELS,
+    PROVISION_PANEL_FIGURES,
     FiguresError,
     WorkspaceError,
     ensure_project,
@@ -52,7 +53,13 @@ def test_the_panels_cover_every_figure_the_run_produces():
         "observed_default_rate", "expected_default_rate", "oe_ratio",
         "early_read_observed", "early_read_expected", "auc_estimated", "auc_realized",
     }  # fmt: skip
-    assert len({p.title for p in PANELS}) == len(PANELS)
+    assert len({p.title for p in DASHBOARD_PANELS}) == len(DASHBOARD_PANELS)
+
+
+def test_the_provision_panels_show_what_the_provision_run_publishes():
+    from provisions.figures import PROVISION_FIGURES
+
+    assert set(PROVISION_PANEL_FIGURES) == set(PROVISION_FIGURES)
 
 
 def test_ensure_project_is_idempotent(tmp_path):
@@ -64,14 +71,16 @@ def test_ensure_project_is_idempotent(tmp_path):
     assert second.id == first.id
     assert len(ws.list_projects()) == 1
     panels = ws.get_dashboard(first.id).panels
-    assert [p.title for p in panels] == [p.title for p in PANELS]
+    assert [p.title for p in panels] == [p.title for p in DASHBOARD_PANELS]
     assert dashboard_file.stat().st_mtime_ns == written  # unchanged: not rewritten
     # A dashboard edited (or duplicated) by hand is put back to the defined one.
     model = ws.get_dashboard(first.id)
     model.panels = model.panels + model.panels
     ws.save_dashboard(first.id, model)
     ensure_project(ws)
-    assert [p.title for p in ws.get_dashboard(first.id).panels] == [p.title for p in PANELS]
+    assert [p.title for p in ws.get_dashboard(first.id).panels] == [
+        p.title for p in DASHBOARD_PANELS
+    ]
 
 
 def test_publishing_twice_keeps_one_snapshot_per_month(published):

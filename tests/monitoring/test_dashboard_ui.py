@@ -30,8 +30,8 @@ import pytest
 from evidently.errors import EvidentlyError
 
 from monitoring.dashboard import (
+    DASHBOARD_PANELS,
     FIGURE_METRIC,
-    PANELS,
     ensure_project,
     month_snapshot,
     open_workspace,
@@ -182,7 +182,7 @@ def panel_series(ui: RunningUi, project_id: str, panel: dict) -> dict:
 def test_every_panel_gets_points_through_the_ui_api(ui):
     dashboard = api(ui, f"/api/v2/dashboards/{ui.project_id}")
     panels = dashboard["panels"]
-    assert [p["title"] for p in panels] == [p.title for p in PANELS]
+    assert [p["title"] for p in panels] == [p.title for p in DASHBOARD_PANELS]
     figures = figures_table(months=MONTHS)
     for panel in panels:
         if panel["plot_params"]["plot_type"] == "text":
@@ -281,12 +281,12 @@ def test_chromium_renders_every_panel(ui):
 
     # Cut the page at each panel title (panels render in dashboard order).
     starts = []
-    for panel in PANELS:
+    for panel in DASHBOARD_PANELS:
         found = dom.find(f">{html.escape(panel.title, quote=False)}<")
         assert found >= 0, f"panel {panel.title!r} is not on the rendered page"
         starts.append(found)
     assert starts == sorted(starts)
-    for panel, begin, end in zip(PANELS, starts, [*starts[1:], len(dom)], strict=True):
+    for panel, begin, end in zip(DASHBOARD_PANELS, starts, [*starts[1:], len(dom)], strict=True):
         part = dom[begin:end]
         if panel.kind == "line":
             lines = len(re.findall(r'class="MuiLineElement-root', part))

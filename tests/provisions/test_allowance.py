@@ -104,3 +104,29 @@ def test_movement_sums_to_the_change_in_allowance() -> None:
     assert lines["new loans"] == pytest.approx(after.set_index("loan_id").loc["L4", "ecl"])
     assert "transfer stage 1 to stage 2" in lines.index  # L1 went 35 days past due
     assert lines["overlays approved, net"] == 4_000.0
+
+
+def test_segment_changes_rank_the_largest_relative_rise_first() -> None:
+    from provisions.movement import segment_changes
+
+    before = provide(exposures(), POLICY)
+    worse = exposures(pd_12m=[0.10, 0.30, 0.90], dpd=[45, 45, 120])  # the Deqing loan slips
+    after = provide(worse, POLICY)
+    table = segment_changes(before, after, min_loans=1).set_index("segment")
+    top = table.index[0]
+    assert top in {
+        "area x industry=deqing x manufacturing",
+        "area=deqing",
+        "industry=manufacturing",
+        "borrower_type=private_enterprise",
+    }
+    deqing = table.loc["area=deqing"]
+    assert deqing["change"] == pytest.approx(after.loc[0, "ecl"] - before.loc[0, "ecl"])
+    assert deqing["stage23_before"] == 0.0 and deqing["stage23_after"] == 1.0
+    assert table.loc["area=anji", "change"] == pytest.approx(0.0)
+    # each dimension adds up to the whole change
+    for dimension in ("area x industry", "area", "industry", "borrower_type"):
+        rows = table[table.index.str.startswith(f"{dimension}=")]
+        assert rows["change"].sum() == pytest.approx(after["ecl"].sum() - before["ecl"].sum())
+    # below the size floor a segment ranks after every sizeable one, whatever its rise
+    assert segment_changes(before, after, min_loans=2)["loans_before"].iloc[0] >= 2

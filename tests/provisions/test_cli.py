@@ -66,6 +66,23 @@ def test_run_approve_and_refusals(served, tmp_path) -> None:
         stored = store.run(record["run_id"])
         assert stored["allowance"] == record["allowance"]
 
+        # the same month from the ledger's scores (no --scores): the same allowance
+        from_ledger = tmp_path / "from-ledger"
+        ledger_args = ["run", "--as-of", "2025-06", "--data", str(served.portfolio)]
+        ran_ledger = runner.invoke(app, [*ledger_args, "--out", str(from_ledger)])
+        assert ran_ledger.exit_code == 0, ran_ledger.output
+        by_ledger = json.loads((from_ledger / "run.json").read_text(encoding="utf-8"))
+        assert (
+            by_ledger["inputs"]["scores"]["rows"] == record["loans"] + record["left_out"]["count"]
+        )
+        assert round(by_ledger["allowance"]["modelled"], 2) == round(
+            record["allowance"]["modelled"], 2
+        )
+        reran_ledger = runner.invoke(app, ["rerun", by_ledger["run_id"]])
+        assert reran_ledger.exit_code == 0, reran_ledger.output
+        unscored = runner.invoke(app, [*ledger_args[:2], "2025-07", *ledger_args[3:]])
+        assert unscored.exit_code == 2 and "holds no portfolio scores" in unscored.output
+
         # bad input: a policy whose weights do not sum to one, the wrong month's scores
         document = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
         document["scenarios"][0]["weight"] = 0.9
