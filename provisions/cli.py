@@ -354,18 +354,17 @@ def _print_run(record: dict[str, Any], overlays: list[dict[str, Any]], folder: P
         out.print(f"{ratio['name']}: {value} ({ratio['flag']}, {band})")
     if overlays:
         shown = Table(title="overlays proposed (not in the booked allowance until approved)")
-        for column in ("id", "kind", "segment", "yuan", "PD points"):
-            shown.add_column(column)
+        for column in ("kind", "segment", "yuan", "PD points"):
+            shown.add_column(column, overflow="fold")
         for o in overlays:
-            shown.add_row(
-                o["overlay_id"],
-                o["kind"],
-                o["segment"],
-                f"{o['amount']:,.0f}",
-                f"{o['pd_points']:.2f}",
-            )
+            shown.add_row(o["kind"], o["segment"], f"{o['amount']:,.0f}", f"{o['pd_points']:.2f}")
         out.print(shown)
-        out.print("approve with: ews-provision approve ID --by NAME --note TEXT")
+        for o in overlays:
+            out.print(f"{o['segment']}: {o['rationale']}", soft_wrap=True)
+            out.print(
+                f"  approve: ews-provision approve {o['overlay_id']} --by NAME --note TEXT",
+                soft_wrap=True,
+            )
     else:
         out.print("no overlay proposed")
     out.print(f"run {record['run_id']}; results in {folder}")
@@ -587,12 +586,12 @@ def movement(
     top: Annotated[int, typer.Option(help="Segments shown, largest relative rise first.")] = 5,
 ) -> None:
     """Why the booked allowance moved between two runs (IFRS 7 style), with approved
-    overlays; where it moved (segments, largest rise first) and the overlays proposed for
-    the segment that rose most."""
+    overlays; where credit risk rose (segments by the rise of ECL / balance); and, for each
+    overlay the later run proposed, how its segment's allowance moved."""
     from provisions.movement import movement_table, segment_changes
 
     runs = []
-    columns = ["loan_id", "stage", "ecl", "area", "industry", "borrower_type"]
+    columns = ["loan_id", "stage", "ecl", "balance", "area", "industry", "borrower_type"]
     for folder in (previous, current):
         paths = (folder / "loans.parquet", folder / "run.json")
         if not all(p.is_file() for p in paths):
@@ -613,47 +612,40 @@ def movement(
         shown.add_row(str(row.movement), f"{row.amount:,.0f}")
     out.print(shown)
     changes = segment_changes(before, after).head(top)
-    where = Table(title="where it moved: segments, largest relative rise first")
-    for column in ("segment", "loans", "ECL before", "ECL after", "change", "stage 2+3 share"):
+    where = Table(title="where credit risk rose: segments by the rise of ECL / balance")
+    for column in ("segment", "loans", "ECL / balance", "stage 2+3"):
         where.add_column(column, justify="left" if column == "segment" else "right")
     for row in changes.itertuples():
-        rise = "new" if pd.isna(row.change_share) else f"{row.change_share:+.0%}"
+        rise = "new" if pd.isna(row.coverage_rise) else f"{row.coverage_rise:+.0%}"
         where.add_row(
             str(row.segment),
             f"{int(row.loans_after):,}",
-            f"{row.ecl_before:,.0f}",
-            f"{row.ecl_after:,.0f}",
-            f"{row.change:+,.0f} ({rise})",
+            f"{row.coverage_before:.2%} -> {row.coverage_after:.2%} ({rise})",
             f"{row.stage23_before:.1%} -> {row.stage23_after:.1%}",
         )
     out.print(where)
-    if changes.empty:
-        return
-    rose = str(changes["segment"].iloc[0])
     proposed_path = current / "overlays.json"
     proposed = json.loads(proposed_path.read_text("utf-8")) if proposed_path.is_file() else []
-    mine = [o for o in proposed if _covers(o["segment"], rose)]
-    out.print(f"allowance rose most in {rose}")
-    for o in mine:
+    if not proposed:
+        out.print(f"no overlay proposed in {second['as_of']}")
+        return
+    every = segment_changes(before, after, min_loans=0).set_index("segment")
+    for o in proposed:
+        out.print(f"overlay on {o['segment']} ({o['kind']}, id {o.get('overlay_id', '?')}):")
+        if o["segment"] in every.index:
+            r = every.loc[o["segment"]]
+            out.print(
+                f"  allowance {r['ecl_before']:,.0f} -> {r['ecl_after']:,.0f} yuan"
+                f" ({r['change']:+,.0f}); ECL / balance {r['coverage_before']:.2%} ->"
+                f" {r['coverage_after']:.2%}; stage 2+3 {r['stage23_before']:.1%} ->"
+                f" {r['stage23_after']:.1%}",
+                soft_wrap=True,
+            )
         out.print(
-            f"overlay {o.get('overlay_id', '?')} ({o['kind']}, {o['segment']}):"
-            f" {o['amount']:,.0f} yuan, {o['pd_points']:.2f} PD points. {o['rationale']}"
+            f"  proposed {o['amount']:,.0f} yuan ({o['pd_points']:.2f} PD points):"
+            f" {o['rationale']}",
+            soft_wrap=True,
         )
-    if not mine:
-        out.print(f"no overlay proposed for {rose} in {second['as_of']}")
-
-
-def _covers(overlay_segment: str, segment: str) -> bool:
-    """Whether an overlay's segment is ``segment`` or lies inside it (``area x industry=deqing
-    x manufacturing`` lies in ``area=deqing`` and in ``industry=manufacturing``)."""
-    if overlay_segment == segment:
-        return True
-    dimension, _, value = segment.partition("=")
-    crossed, _, pair = overlay_segment.partition("=")
-    if crossed != "area x industry" or dimension not in ("area", "industry"):
-        return False
-    area, _, industry = pair.partition(" x ")
-    return (area if dimension == "area" else industry) == value
 
 
 if __name__ == "__main__":

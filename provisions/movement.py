@@ -66,14 +66,17 @@ def segment_changes(
     dimensions: tuple[str, ...] = SEGMENT_DIMENSIONS,
     min_loans: int = 100,
 ) -> pd.DataFrame:
-    """The allowance of every segment in both months and its change, largest relative rise
-    first among segments of at least ``min_loans`` loans before (smaller ones follow: a
-    dozen loans double their allowance by chance): where the allowance moved, not only why.
+    """The allowance of every segment in both months and its change, ranked by the rise of
+    its coverage (allowance per yuan of balance), largest first, among segments of at least
+    ``min_loans`` loans before (smaller ones follow: a dozen loans double their allowance by
+    chance): where credit risk rose, not only where the book grew.
 
     Columns ``segment`` (``area=deqing``, as monitoring names segments), ``loans_before``,
-    ``loans_after``, ``ecl_before``, ``ecl_after``, ``change`` (yuan), ``change_share``
-    (change over ``ecl_before``; NaN for a segment new this month), ``stage23_before`` and
-    ``stage23_after`` (share of the segment's loans in stages 2 and 3).
+    ``loans_after``, ``balance_before``, ``balance_after``, ``ecl_before``, ``ecl_after``,
+    ``change`` (yuan), ``change_share`` (change over ``ecl_before``; NaN for a segment new
+    this month), ``coverage_before``, ``coverage_after`` (ECL / balance), ``coverage_rise``
+    (relative), ``stage23_before`` and ``stage23_after`` (share of the segment's loans in
+    stages 2 and 3).
     """
     previous, current = _with_crossed(previous), _with_crossed(current)
     parts = []
@@ -85,6 +88,7 @@ def segment_changes(
                 grouped.agg(
                     **{
                         f"loans_{side}": ("loan_id", "size"),
+                        f"balance_{side}": ("balance", "sum"),
                         f"ecl_{side}": ("ecl", "sum"),
                         f"stage23_{side}": ("later", "mean"),
                     }
@@ -94,12 +98,17 @@ def segment_changes(
         joined.index = [f"{dimension}={v}" for v in joined.index]
         parts.append(joined)
     table = pd.concat(parts).rename_axis("segment").reset_index()
-    for column in ("loans_before", "loans_after", "ecl_before", "ecl_after"):
-        table[column] = table[column].fillna(0)
+    for side in ("before", "after"):
+        for column in (f"loans_{side}", f"balance_{side}", f"ecl_{side}"):
+            table[column] = table[column].fillna(0)
+        balance = table[f"balance_{side}"]
+        table[f"coverage_{side}"] = table[f"ecl_{side}"] / balance.where(balance > 0)
     table["change"] = table["ecl_after"] - table["ecl_before"]
     table["change_share"] = table["change"] / table["ecl_before"].where(table["ecl_before"] > 0)
+    before = table["coverage_before"]
+    table["coverage_rise"] = table["coverage_after"] / before.where(before > 0) - 1.0
     table["_small"] = table["loans_before"] < min_loans
     ordered = table.sort_values(
-        ["_small", "change_share", "change"], ascending=[True, False, False], na_position="last"
+        ["_small", "coverage_rise", "change"], ascending=[True, False, False], na_position="last"
     )
     return ordered.drop(columns="_small").reset_index(drop=True)

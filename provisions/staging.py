@@ -100,8 +100,9 @@ def _reason(
     if dpd > policy.stage2_dpd_over:
         return f"stage 2: {dpd} days past due, more than {policy.stage2_dpd_over} presumes SICR"
     if model:
+        times = f"{pd_now / origin:.1f}x" if origin > 0 else "more than any multiple of"
         return (
-            f"stage 2: PD {pd_now:.2%} is {pd_now / origin:.1f}x the origination PD "
+            f"stage 2: PD {pd_now:.2%} is {times} the origination PD "
             f"{origin:.2%} (SICR at {policy.sicr_pd_ratio:g}x and "
             f"+{policy.sicr_pd_increase:.0%} points)"
         )
