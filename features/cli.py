@@ -28,6 +28,25 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per error, never wrapped
 
 
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run on Dask, partitioned by borrower: 'local' (a LocalCluster sized to this "
+        "machine) or a scheduler address such as tcp://10.0.0.5:8786.",
+    ),
+]
+PartitionsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--partitions",
+        min=1,
+        help="Borrower partitions (default: about 25,000 borrowers each, at least one per "
+        "worker). Without --cluster they run one after another in this process.",
+    ),
+]
+
+
 def _default_out() -> Path:
     from features.settings import get_settings
 
@@ -225,11 +244,14 @@ def features(
         ),
     ] = None,
     horizon: Annotated[int, typer.Option(min=1, max=36, help="Outcome window H, months.")] = 12,
+    cluster: ClusterOption = None,
+    partitions: PartitionsOption = None,
 ) -> None:
     """Point-in-time snapshots: one row per loan open at each as-of month, with labels.
 
     Every feature uses only records known by its as-of date; rows whose outcome window has not
-    matured are kept with ``labeled`` false.
+    matured are kept with ``labeled`` false. With ``--cluster`` the same code runs on Dask,
+    partitioned by borrower, and gives the same table.
     """
     import pandas as pd
 
@@ -258,8 +280,11 @@ def features(
     default_cutoff = pd.Period(year=first // 12, month=first % 12 + 1, freq="M").end_time
     unifier = fit_party_index(tables["party_ratings"], cutoff or default_cutoff.normalize())
     began = time.perf_counter()
-    with err.status(f"building snapshots for {len(months)} month(s)"):
-        snapshots = build_snapshots(tables, months, unifier, horizon=horizon)
+    if cluster is None and partitions is None:
+        with err.status(f"building snapshots for {len(months)} month(s)"):
+            snapshots = build_snapshots(tables, months, unifier, horizon=horizon)
+    else:
+        snapshots = _snapshots_partitioned(tables, months, unifier, horizon, cluster, partitions)
     write_parquet(snapshots, out)
     labeled = int(snapshots["labeled"].sum())
     console.print(
@@ -267,6 +292,38 @@ def features(
         f"-> {out} ({time.perf_counter() - began:.1f} s)",
         soft_wrap=True,
     )
+
+
+def _snapshots_partitioned(
+    tables: dict, months: list[int], unifier: Any, horizon: int, cluster: str | None, n: int | None
+) -> Any:
+    """Snapshots by borrower partition: on the Dask cluster ``cluster``, or in this process."""
+    import functools
+
+    from features.cluster import ClusterError, dask_client, map_partitions
+    from features.partitioned import build_snapshots_partitioned, default_partitions, in_process
+
+    borrowers = len(tables["borrowers"])
+    if cluster is None:
+        return build_snapshots_partitioned(
+            tables, months, unifier, horizon=horizon, n_partitions=n or 1, mapper=in_process
+        )
+    try:
+        with dask_client(cluster, err) as client:
+            workers = len(client.scheduler_info().get("workers", {}))
+            count = n or default_partitions(borrowers, workers)
+            mapper = functools.partial(
+                map_partitions,
+                client,
+                description=f"snapshots of {borrowers:,} borrowers in {count} partitions",
+                console=err,
+            )
+            return build_snapshots_partitioned(
+                tables, months, unifier, horizon=horizon, n_partitions=count, mapper=mapper
+            )
+    except ClusterError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(3) from None
 
 
 @app.command()
