@@ -6,6 +6,7 @@ failure. Heavy imports live inside the command bodies so ``--help`` answers at o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -84,11 +85,22 @@ def simulate(
     start: Annotated[
         str, typer.Option("--start", help="First month of the window, YYYY-MM.")
     ] = "2023-01",
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--partitions",
+            min=1,
+            max=9999,
+            help="Write a partitioned dataset (each table a folder of borrower partitions), "
+            "one block of borrowers in memory at a time: for books larger than memory.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a portfolio: six raw tables as Parquet, the oracle kept apart.
 
     The ground truth (the oracle's outcome probabilities per loan-month and each borrower's
-    latent traits) is for measuring models only; the feature pipeline never reads it.
+    latent traits) is for measuring models only; the feature pipeline never reads it. With
+    ``--partitions`` the same book is written as a partitioned dataset.
     """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -109,6 +121,15 @@ def simulate(
 
     began = time.perf_counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    arguments = {"borrowers": borrowers, "months": months, "seed": seed, "start": start}
+    if partitions is not None:
+        manifest = _simulate_partitioned(out, arguments, shocks, partitions, columns)
+        console.print(
+            f"[bold]simulated portfolio[/bold]: {out} ({partitions} partitions, "
+            f"{sum(manifest['row_counts'].values()):,} rows, {time.perf_counter() - began:.1f} s)",
+            soft_wrap=True,
+        )
+        return
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("simulating", total=len(STAGES) + 1)
 
@@ -119,12 +140,7 @@ def simulate(
             borrowers, months, seed, start=start, scenario=shocks, on_stage=on_stage
         )
         bar.update(task, completed=len(STAGES), description="writing Parquet")
-        manifest = write_simulation(
-            portfolio,
-            out,
-            arguments={"borrowers": borrowers, "months": months, "seed": seed, "start": start},
-            scenario=shocks,
-        )
+        manifest = write_simulation(portfolio, out, arguments=arguments, scenario=shocks)
         bar.update(task, completed=len(STAGES) + 1, description="done")
     console.print(f"[bold]simulated portfolio[/bold]: {out}", soft_wrap=True)
     table = Table(show_edge=False)
@@ -138,6 +154,36 @@ def simulate(
         f"  ({time.perf_counter() - began:.1f} s)",
         soft_wrap=True,
     )
+
+
+def _simulate_partitioned(
+    out: Path, arguments: dict[str, Any], shocks: Any, partitions: int, columns: tuple
+) -> dict[str, Any]:
+    """The book written block by block as a partitioned dataset, a progress bar over blocks."""
+    from rich.progress import Progress
+
+    from features.simulator.report import write_partitioned_simulation
+    from features.simulator.simulate import GENERATION_BLOCK, simulate_blocks
+
+    n = arguments["borrowers"]
+    n_blocks = -(-n // GENERATION_BLOCK)
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task(f"simulating {n:,} borrowers in {n_blocks} block(s)", total=n_blocks)
+        blocks = simulate_blocks(
+            n, arguments["months"], arguments["seed"], arguments["start"], shocks
+        )
+        try:
+            return write_partitioned_simulation(
+                blocks,
+                out,
+                partitions,
+                arguments,
+                shocks,
+                on_block=lambda _number: bar.advance(task),
+            )
+        except FileExistsError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from None
 
 
 @app.command()
@@ -255,7 +301,7 @@ def features(
     """
     import pandas as pd
 
-    from features.io import write_parquet
+    from features.io import dataset_partitions, write_parquet
     from features.party_index import fit_party_index
     from features.snapshots import (
         SnapshotError,
@@ -270,15 +316,19 @@ def features(
     except (SnapshotError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if dataset_partitions(data):
+        if partitions is not None:
+            err.print(f"[red]error:[/red] --partitions: {data} is partitioned already")
+            raise typer.Exit(2)
+        _features_of_partitioned_book(data, months, out, cutoff, horizon, cluster)
+        return
     tables = load_or_exit(data)
     try:
         check_as_of_covered(tables, months)
     except SnapshotError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    first = months[0]
-    default_cutoff = pd.Period(year=first // 12, month=first % 12 + 1, freq="M").end_time
-    unifier = fit_party_index(tables["party_ratings"], cutoff or default_cutoff.normalize())
+    unifier = fit_party_index(tables["party_ratings"], cutoff or _default_fit_until(months))
     began = time.perf_counter()
     if cluster is None and partitions is None:
         with err.status(f"building snapshots for {len(months)} month(s)"):
@@ -290,6 +340,64 @@ def features(
     console.print(
         f"{len(snapshots):,} snapshots ({labeled:,} labeled), {snapshots.shape[1]} columns "
         f"-> {out} ({time.perf_counter() - began:.1f} s)",
+        soft_wrap=True,
+    )
+
+
+def _default_fit_until(months: list[int]) -> Any:
+    """The end of the first as-of month: the index learns from no later award."""
+    import pandas as pd
+
+    first = months[0]
+    end = pd.Period(year=first // 12, month=first % 12 + 1, freq="M").end_time
+    return end.normalize()
+
+
+def _features_of_partitioned_book(
+    data: Path, months: list[int], out: Path, cutoff: Any, horizon: int, cluster: str | None
+) -> None:
+    """Snapshots of a partitioned book into a folder, one file per partition, each partition
+    read, validated and featurised on its own (on the cluster if given)."""
+    import functools
+
+    from features.cluster import ClusterError, dask_client, map_partitions
+    from features.io import read_table
+    from features.partitioned import PartitionFailedError, in_process, snapshot_partitioned_book
+    from features.party_index import fit_party_index
+    from features.snapshots import SnapshotError
+
+    began = time.perf_counter()
+    unifier = fit_party_index(
+        read_table(data, "party_ratings"), cutoff or _default_fit_until(months)
+    )
+    try:
+        with contextlib.ExitStack() as stack:
+            mapper: Any = in_process
+            if cluster is not None:
+                client = stack.enter_context(dask_client(cluster, err))
+                mapper = functools.partial(
+                    map_partitions, client, description="snapshots by partition", console=err
+                )
+            done = snapshot_partitioned_book(
+                data, months, unifier, out, horizon=horizon, mapper=mapper
+            )
+    except ClusterError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(3) from None
+    except (SnapshotError, FileExistsError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    except PartitionFailedError as exc:
+        err.print(
+            f"[red]error:[/red] {data}: {escape(str(exc))}; run `ews-data validate {data}` "
+            "for the list"
+        )
+        raise typer.Exit(1) from None
+    rows = sum(d["rows"] for d in done)
+    labeled = sum(d["labeled"] for d in done)
+    console.print(
+        f"{rows:,} snapshots ({labeled:,} labeled) in {len(done)} partition files -> {out}/ "
+        f"({time.perf_counter() - began:.1f} s)",
         soft_wrap=True,
     )
 

@@ -6,11 +6,17 @@ columns (keys and vocabularies) become pandas ``category`` (a book of 100,000 bo
 tens of millions of signal rows, and object strings would not fit the memory budget), date
 columns become ``datetime64[ns]``. Every failure to read is a ``TableReadError`` whose message is
 one line naming the table and the reason, never a traceback.
+
+A large book is a *partitioned dataset* instead: each table a folder of Parquet files,
+``<table>/part=0007/block-0012.parquet``, the partition a stable hash of the borrower
+(``features.partitions``), so one partition of every table holds whole borrowers and a worker
+reads just its own (``read_table(directory, table, partition=7)``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -86,20 +92,72 @@ def table_path(directory: Path, table: str) -> Path:
         path = directory / f"{table}{suffix}"
         if path.is_file():
             return path
+    if (directory / table).is_dir():
+        return directory / table
     raise TableReadError(
         table, f"missing table (expected {table}.parquet or {table}.csv in {directory})"
     )
 
 
-def read_table(directory: Path | str, table: str) -> pd.DataFrame:
-    """Read one raw table from ``directory``, normalised as the module docstring says."""
+#: The folder name of a partition of a partitioned table: ``part=0007``.
+PARTITION_PREFIX = "part="
+
+
+def partition_folder(partition: int) -> str:
+    return f"{PARTITION_PREFIX}{partition:04d}"
+
+
+def dataset_partitions(directory: Path | str, table: str = "borrowers") -> list[int]:
+    """The partitions of a partitioned book (those holding ``table`` rows), in order; empty
+    for a book of one file per table."""
+    folder = Path(directory) / table
+    if not folder.is_dir():
+        return []
+    return sorted(
+        int(p.name.removeprefix(PARTITION_PREFIX))
+        for p in folder.iterdir()
+        if p.is_dir() and p.name.startswith(PARTITION_PREFIX)
+    )
+
+
+def _read_dataset(
+    folder: Path, partition: int | None, columns: list[str] | None = None
+) -> pa.Table:
+    """A partitioned table's files (all, or one partition's) in path order, as one table."""
+    if partition is None:
+        files = sorted(folder.glob(f"{PARTITION_PREFIX}*/*.parquet"))
+    else:
+        files = sorted((folder / partition_folder(partition)).glob("*.parquet"))
+    if not files:
+        any_file = next(iter(sorted(folder.glob(f"{PARTITION_PREFIX}*/*.parquet"))), None)
+        if any_file is None:
+            raise OSError(f"no Parquet file under {folder}")
+        empty = pq.read_schema(any_file).empty_table()
+        return empty.select(columns) if columns is not None else empty
+    pieces = [pq.read_table(f, columns=columns) for f in files]
+    return pa.concat_tables(pieces, promote_options="permissive")
+
+
+def read_table(
+    directory: Path | str,
+    table: str,
+    partition: int | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """Read one raw table from ``directory``, normalised as the module docstring says; of a
+    partitioned book, the whole table or only ``partition``'s rows; of Parquet, only
+    ``columns`` if given (a whole book's dates, without its other columns)."""
     path = table_path(Path(directory), table)
     dates = DATE_COLUMNS.get(table, ())
+    if partition is not None and not path.is_dir():
+        raise TableReadError(table, f"{path.name} is one file, not a partitioned table")
     try:
-        if path.suffix == ".parquet":
-            frame = pq.read_table(path).to_pandas(strings_to_categorical=True)
+        if path.is_dir():
+            frame = _read_dataset(path, partition, columns).to_pandas(strings_to_categorical=True)
+        elif path.suffix == ".parquet":
+            frame = pq.read_table(path, columns=columns).to_pandas(strings_to_categorical=True)
         else:
-            frame = pd.read_csv(path, low_memory=False)
+            frame = pd.read_csv(path, low_memory=False, usecols=columns)
             for column, dtype in frame.dtypes.items():
                 if pd.api.types.is_object_dtype(dtype) and column not in dates:
                     frame[column] = frame[column].astype("category")
@@ -110,7 +168,7 @@ def read_table(directory: Path | str, table: str) -> pd.DataFrame:
         pd.errors.ParserError,
         UnicodeDecodeError,
     ) as exc:
-        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        kind = "Parquet" if path.suffix == ".parquet" or path.is_dir() else "CSV"
         reason = first_line(exc)
         raise TableReadError(table, f"unreadable {kind} file {path.name} ({reason})") from None
     for column in dates:
@@ -184,3 +242,20 @@ def atomic_write(path: Path | str, write: Callable[[Path], object]) -> Path:
 def write_tables(frames: Mapping[str, pd.DataFrame], directory: Path | str) -> dict[str, Path]:
     """Write several tables; returns the path of each."""
     return {name: write_table(frame, directory, name) for name, frame in frames.items()}
+
+
+def replace_folder(staging: Path | str, out: Path | str) -> Path:
+    """Put the folder ``staging`` (a sibling of ``out``) at ``out`` in one rename. A folder
+    already at ``out`` is moved aside first and removed after, so a reader sees the old
+    folder or the new one, never a mix; a file at ``out`` is refused."""
+    staging, out = Path(staging), Path(out)
+    if out.is_file():
+        raise FileExistsError(f"{out} is a file, not a folder: not replacing it")
+    if not out.exists():
+        os.replace(staging, out)
+        return out
+    aside = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    os.replace(out, aside / "old")
+    os.replace(staging, out)
+    shutil.rmtree(aside, ignore_errors=True)
+    return out

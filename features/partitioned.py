@@ -6,20 +6,35 @@ this process, and the pieces are stacked in the single-machine order (loan id, t
 Two things are book-wide and therefore fixed before the split: the unified Party-building
 index (fitted on the whole book's ratings) and the last month of data, which decides whether
 a label has matured (one partition's last statement can be earlier than the book's).
+
+A *partitioned book* (``ews-data simulate --partitions``, or a bank's export in the same
+layout, see ``features.io``) is never loaded whole: each task reads, validates and
+featurises one partition and writes its snapshots as one file of a snapshot folder
+(``part=0007.parquet``), so memory is bounded by a partition, on the workers and here.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from features.io import (
+    dataset_partitions,
+    partition_folder,
+    read_table,
+    replace_folder,
+    write_parquet,
+)
 from features.labels import DEFAULT_HORIZON
 from features.months import month_index
 from features.partitions import split_by_borrower
 from features.party_index import PartyIndexUnifier
-from features.snapshots import build_snapshots, parse_months
+from features.snapshots import build_snapshots, check_as_of_covered, parse_months
 
 #: ``mapper(function, partitions, *args, **kwargs) -> results in partition order``.
 Mapper = Callable[..., list[Any]]
@@ -75,3 +90,92 @@ def stack_snapshots(pieces: Sequence[pd.DataFrame]) -> pd.DataFrame:
     stacked = pd.concat(list(pieces), ignore_index=True)
     order = stacked.sort_values(["loan_id", "as_of"], kind="stable").index
     return stacked.loc[order].reset_index(drop=True)
+
+
+class PartitionFailedError(ValueError):
+    """Partitions of a partitioned book failed validation; nothing was written."""
+
+    def __init__(self, failed: list[dict[str, Any]]) -> None:
+        self.failed = failed
+        shown = ", ".join(f"{f['partition']} ({f['violations']} violations)" for f in failed[:5])
+        super().__init__(f"{len(failed)} partition(s) failed validation: {shown}")
+
+
+def book_span(directory: Path | str) -> dict[str, pd.DataFrame]:
+    """The two date columns of a whole book that ``check_as_of_covered`` and the labels'
+    maturity need, read without the rest of the book."""
+    return {
+        "loans": read_table(directory, "loans", columns=["origination_date"]),
+        "repayments": read_table(directory, "repayments", columns=["due_date"]),
+    }
+
+
+def snapshot_partition(
+    partition: int,
+    directory: str,
+    months: list[int],
+    party_index: PartyIndexUnifier,
+    folder: str,
+    *,
+    horizon: int,
+    data_end: int,
+) -> dict[str, Any]:
+    """Read, validate and featurise one partition of a partitioned book; write its snapshots
+    to ``folder/part=KKKK.parquet``. Runs on a worker; returns what it did."""
+    from features.validation import PortfolioValidationError, load_validated_portfolio
+
+    try:
+        tables = load_validated_portfolio(directory, partition)
+    except PortfolioValidationError as exc:
+        return {"partition": partition, "violations": len(exc.report.violations)}
+    snapshots = build_snapshots(tables, months, party_index, horizon=horizon, data_end=data_end)
+    write_parquet(snapshots, Path(folder) / f"{partition_folder(partition)}.parquet")
+    return {
+        "partition": partition,
+        "violations": 0,
+        "rows": len(snapshots),
+        "labeled": int(snapshots["labeled"].sum()) if "labeled" in snapshots else 0,
+    }
+
+
+def snapshot_partitioned_book(
+    directory: Path | str,
+    as_of_months: str | Iterable[str | pd.Period | int],
+    party_index: PartyIndexUnifier,
+    out: Path | str,
+    *,
+    horizon: int = DEFAULT_HORIZON,
+    mapper: Mapper = in_process,
+) -> list[dict[str, Any]]:
+    """Snapshots of every partition of a partitioned book into the folder ``out`` (one file
+    per partition; ``pd.read_parquet(out)`` reads them as one table).
+
+    Raises ``SnapshotError`` for months outside the book and ``PartitionFailedError`` if a
+    partition fails validation; then nothing is written. A snapshot folder already at
+    ``out`` is replaced in one step.
+    """
+    months = parse_months(as_of_months)
+    span = book_span(directory)
+    check_as_of_covered(span, months)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
+    try:
+        done = mapper(
+            snapshot_partition,
+            dataset_partitions(directory),
+            str(directory),
+            months,
+            party_index,
+            str(staging),
+            horizon=horizon,
+            data_end=last_data_month(span),
+        )
+        failed = [d for d in done if d["violations"]]
+        if failed:
+            raise PartitionFailedError(failed)
+        replace_folder(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return done

@@ -27,6 +27,25 @@ def borrower_partition(borrower_ids: pd.Series | np.ndarray, n_partitions: int) 
     return (pd.util.hash_array(ids) % np.uint64(n_partitions)).astype(np.int64)
 
 
+def row_partitions(
+    frames: Mapping[str, pd.DataFrame], n_partitions: int, loans: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """Partition of every row of ``frames``: by its borrower, or (a table keyed by loan only,
+    such as repayments) by its loan's borrower in ``loans``; -1 for a loan ``loans`` lacks."""
+    loan_part = pd.Series(
+        borrower_partition(loans[BORROWER_KEY], n_partitions),
+        index=loans["loan_id"].astype(str).to_numpy(),
+    )
+    parts = {}
+    for name, frame in frames.items():
+        if BORROWER_KEY in frame.columns:
+            parts[name] = borrower_partition(frame[BORROWER_KEY], n_partitions)
+        else:
+            keys = frame["loan_id"].astype(str).to_numpy()
+            parts[name] = loan_part.reindex(keys).fillna(-1).to_numpy().astype(np.int64)
+    return parts
+
+
 def split_by_borrower(
     tables: Mapping[str, pd.DataFrame], n_partitions: int
 ) -> list[dict[str, pd.DataFrame]]:
@@ -36,18 +55,6 @@ def split_by_borrower(
     the list can be shorter than ``n_partitions``. Row order within each table is kept, and
     categorical columns keep the whole book's categories.
     """
-    loans = tables["loans"]
-    of_borrower = {
-        name: borrower_partition(frame[BORROWER_KEY], n_partitions)
-        for name, frame in tables.items()
-        if BORROWER_KEY in frame.columns
-    }
-    loan_part = pd.Series(of_borrower["loans"], index=loans["loan_id"].astype(str).to_numpy())
-    repayments = tables["repayments"]
-    of_borrower["repayments"] = (
-        loan_part.reindex(repayments["loan_id"].astype(str).to_numpy()).fillna(-1).to_numpy()
-    ).astype(np.int64)
-    present = np.unique(of_borrower["borrowers"])
-    return [
-        {name: tables[name][of_borrower[name] == k] for name in tables} for k in present.tolist()
-    ]
+    of_row = row_partitions(tables, n_partitions, tables["loans"])
+    present = np.unique(of_row["borrowers"])
+    return [{name: tables[name][of_row[name] == k] for name in tables} for k in present.tolist()]

@@ -132,18 +132,22 @@ class PortfolioValidationError(Exception):
         self.report = report
 
 
-def load_validated_portfolio(directory: Path | str) -> dict[str, pd.DataFrame]:
+def load_validated_portfolio(
+    directory: Path | str, partition: int | None = None
+) -> dict[str, pd.DataFrame]:
     """Read a portfolio and return its six tables only if the whole contract holds.
 
     The frames returned are the validated ones: string columns ``category``, dates
-    ``datetime64[ns]``, a ``RangeIndex``.
+    ``datetime64[ns]``, a ``RangeIndex``. ``partition``: of a partitioned book, one
+    partition (whole borrowers), validated on its own; every rule but the uniqueness of a key
+    across partitions is about one borrower's rows, and keys carry their borrower.
 
     Raises
     ------
     PortfolioValidationError
         If any table is missing or unreadable or any rule is broken.
     """
-    report, frames = _validate_directory(Path(directory))
+    report, frames = _validate_directory(Path(directory), partition)
     if not report.ok:
         raise PortfolioValidationError(report)
     return frames
@@ -164,7 +168,9 @@ def validate_tables(frames: Mapping[str, pd.DataFrame]) -> ValidationReport:
     return _validate(frames, [])[0]
 
 
-def _validate_directory(directory: Path) -> tuple[ValidationReport, dict[str, pd.DataFrame]]:
+def _validate_directory(
+    directory: Path, partition: int | None = None
+) -> tuple[ValidationReport, dict[str, pd.DataFrame]]:
     if not directory.is_dir():
         missing = Violation(
             "portfolio", None, "missing_table", f"portfolio: {directory} is not a directory"
@@ -174,7 +180,7 @@ def _validate_directory(directory: Path) -> tuple[ValidationReport, dict[str, pd
     failures: list[Violation] = []
     for table in RAW_TABLES:
         try:
-            frames[table] = read_table(directory, table)
+            frames[table] = read_table(directory, table, partition)
         except TableReadError as exc:
             rule = "missing_table" if exc.reason.startswith("missing table") else "unreadable"
             failures.append(Violation(table, None, rule, _one_line(str(exc))))

@@ -106,8 +106,16 @@ class LatentComponents:
     season: np.ndarray  # (industries, months)
 
 
+#: The book-wide factors (macro, industry by month, area by month) a block of borrowers shares.
+CommonFactors = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 def draw_components(
-    n_borrowers: int, calendar: Calendar, params: LatentParams, rng: np.random.Generator
+    n_borrowers: int,
+    calendar: Calendar,
+    params: LatentParams,
+    rng: np.random.Generator,
+    common: CommonFactors | None = None,
 ) -> LatentComponents:
     """Draw every component in one fixed order (the order is part of the seed's meaning).
 
@@ -123,6 +131,10 @@ def draw_components(
     factor needs no such care: it is drawn per borrower, so its cross-section has its
     stationary law in every month and no book opens extreme. A common factor whose
     innovations a scenario switches off (``Scenario.latent_params``) stays at 0 throughout.
+
+    ``common`` replaces the common factors after they are drawn (so the stream's position,
+    hence the idiosyncratic draws, do not depend on it): a book simulated in blocks of
+    borrowers gives every block the first block's economy (``draw_common_factors``).
     """
     span = calendar.span
     start = int(calendar.col(0))
@@ -135,10 +147,20 @@ def draw_components(
         mean_through=start,
     )
     area = _ar1(rng, (len(AREAS), span), params.area_phi, params.area_sd, mean_through=start)
+    if common is not None:  # a later block of a large book: the first block's economy
+        macro, industry, area = common
     innovation_sd = params.idio_stationary_sd * np.sqrt(1 - params.idio_phi**2)
     idio = _ar1(rng, (n_borrowers, span), params.idio_phi, innovation_sd)
     season = seasonal_profile(calendar, params.seasonal_amplitude)
     return LatentComponents(macro, industry, area, idio, season)
+
+
+def draw_common_factors(
+    calendar: Calendar, params: LatentParams, rng: np.random.Generator
+) -> CommonFactors:
+    """The common factors ``draw_components`` draws first from a fresh ``rng``."""
+    parts = draw_components(0, calendar, params, rng)
+    return parts.macro, parts.industry, parts.area
 
 
 def creditworthiness(
@@ -162,14 +184,16 @@ def draw_latent_paths(
     params: LatentParams,
     scenario: Scenario,
     rng: np.random.Generator,
+    common: CommonFactors | None = None,
 ) -> LatentPaths:
     """Simulate creditworthiness and capacity for every borrower over the whole calendar.
 
     ``params`` are the configuration's; the scenario's switches on common innovations are
-    applied here (``Scenario.latent_params``), its shocks after the draw.
+    applied here (``Scenario.latent_params``), its shocks after the draw. ``common``: the
+    book's common factors when this population is a later block of it.
     """
     params = scenario.latent_params(params)
-    components = draw_components(population.base_credit.shape[0], calendar, params, rng)
+    components = draw_components(population.base_credit.shape[0], calendar, params, rng, common)
     shock = shock_matrix(population, calendar, scenario)
     credit = creditworthiness(population, components, shock).astype(np.float32)
 

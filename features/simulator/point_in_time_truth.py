@@ -42,6 +42,7 @@ from scipy.special import ndtri
 from features.simulator.calendar import Calendar
 from features.simulator.config import HazardParams, LatentParams
 from features.simulator.latent import (
+    CommonFactors,
     LatentPaths,
     creditworthiness,
     draw_components,
@@ -86,8 +87,10 @@ def replay_latent(
     params: LatentParams,
     scenario: Scenario,
     rng: np.random.Generator,
+    common: CommonFactors | None = None,
 ) -> KnownLatent:
-    """Recover the AR(1) components behind ``latent`` by replaying its random stream.
+    """Recover the AR(1) components behind ``latent`` by replaying its random stream
+    (with the book's ``common`` factors when the population is a later block of it).
 
     ``draw_latent_paths`` keeps only their sum, but the conditional mean needs each component
     (they decay at different rates). ``rng`` must be a fresh generator on the same seed as the
@@ -103,7 +106,7 @@ def replay_latent(
         If the replay does not rebuild ``latent.credit``.
     """
     parts = draw_components(
-        population.base_credit.shape[0], calendar, scenario.latent_params(params), rng
+        population.base_credit.shape[0], calendar, scenario.latent_params(params), rng, common
     )
     rebuilt = creditworthiness(population, parts, latent.shock)
     gap = float(np.abs(rebuilt - latent.credit).max()) if rebuilt.size else 0.0

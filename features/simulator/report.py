@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.io import atomic_write, read_table, write_table
+from features.io import atomic_write, read_table, replace_folder, write_table
 from features.simulator.config import SimulationConfig
 from features.simulator.scenario import Scenario
 from features.simulator.simulate import SimulatedPortfolio
@@ -62,6 +65,71 @@ def write_simulation(
     }
     text = json.dumps(manifest, indent=2, sort_keys=True)
     atomic_write(out / "manifest.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return manifest
+
+
+def write_partitioned_simulation(
+    blocks: Iterable[SimulatedPortfolio],
+    out: Path,
+    n_partitions: int,
+    arguments: dict[str, Any],
+    scenario: Scenario,
+    config: SimulationConfig | None = None,
+    on_block: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Write a book block by block as a partitioned dataset; returns the manifest.
+
+    Each table (and each truth table) becomes ``<table>/part=KKKK/block-JJJJ.parquet``: the
+    rows of generation block J whose borrower hashes to partition K (``features.partitions``).
+    One block is in memory at a time. The book is the same whatever ``n_partitions``: only
+    where its rows are filed changes. Everything is written into a staging folder beside
+    ``out`` and moved into place at the end, so a failure leaves no half-written book; an
+    existing simulated book at ``out`` is replaced, any other folder is refused.
+    """
+    from features.io import partition_folder
+    from features.partitions import row_partitions
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise FileExistsError(f"{out} holds files but no simulated book: not overwriting it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
+    rows: dict[str, int] = {}
+    truth_rows: dict[str, int] = {}
+    try:
+        for number, block in enumerate(blocks):
+            loans = block.tables["loans"]
+            for frames, root, counts in (
+                (block.tables, staging, rows),
+                (block.truth, staging / TRUTH_DIR, truth_rows),
+            ):
+                parts = row_partitions(frames, n_partitions, loans)
+                for name, frame in frames.items():
+                    counts[name] = counts.get(name, 0) + len(frame)
+                    for k in np.unique(parts[name]).tolist():
+                        folder = root / name / partition_folder(k)
+                        write_table(frame[parts[name] == k], folder, f"block-{number:04d}")
+            if on_block is not None:
+                on_block(number)
+        manifest = {
+            "generator": "features.simulator",
+            "arguments": arguments,
+            "layout": {"partitions": n_partitions, "partitioned_by": "borrower_id"},
+            "scenario": scenario.model_dump(mode="json"),
+            "config": (config or SimulationConfig()).model_dump(mode="json"),
+            "row_counts": rows,
+            "truth_row_counts": truth_rows,
+            "files": {
+                str(path.relative_to(staging)): {"sha256": _sha256(path)}
+                for path in sorted(staging.rglob("*.parquet"))
+            },
+        }
+        text = json.dumps(manifest, indent=2, sort_keys=True)
+        (staging / "manifest.json").write_text(text, encoding="utf-8")
+        replace_folder(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return manifest
 
 

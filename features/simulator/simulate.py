@@ -7,18 +7,19 @@ draws do not depend on how many numbers another component drew.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from features.schemas import add_months
 from features.simulator.book import Book, applications_frame, simulate_book
 from features.simulator.calendar import Calendar, days_to_datetime
 from features.simulator.config import SimulationConfig
 from features.simulator.events import draw_events
-from features.simulator.latent import draw_latent_paths
+from features.simulator.latent import CommonFactors, draw_common_factors, draw_latent_paths
 from features.simulator.point_in_time_truth import compute_point_in_time_truth, replay_latent
 from features.simulator.population import Population, draw_population
 from features.simulator.ratings import draw_ratings
@@ -85,7 +86,7 @@ class _LoanIndex:
 
 
 def _loan_tables(
-    book: Book, borrower_ids: np.ndarray
+    book: Book, borrower_ids: np.ndarray, first_borrower: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame, _LoanIndex]:
     """Loans and repayments frames, and the loan index the ground truth is keyed by."""
     ln = book.loans
@@ -94,7 +95,9 @@ def _loan_tables(
     order = np.argsort(key, kind="stable")
     key = key[order]
     loan_ids = np.char.add(
-        np.char.add("L", np.char.zfill((ln["borrower"][order] + 1).astype(str), 7)),
+        np.char.add(
+            "L", np.char.zfill((ln["borrower"][order] + first_borrower + 1).astype(str), 7)
+        ),
         np.char.zfill((ln["slot"][order] + 1).astype(str), 2),
     )
     origination = days_to_datetime(ln["origination_day"][order])
@@ -136,6 +139,13 @@ def _loan_tables(
     return loans, repayments, index
 
 
+#: Borrowers simulated together. A larger book is simulated block by block, each block on
+#: its own random streams and sharing the first block's economy (its common factors), so the
+#: book is the same however it is later partitioned or written, and memory is bounded by a
+#: block. A book of at most this many borrowers is one block: the book it always was.
+GENERATION_BLOCK = 50_000
+
+
 def simulate_portfolio(
     n_borrowers: int,
     n_months: int,
@@ -144,6 +154,7 @@ def simulate_portfolio(
     scenario: Scenario = BASELINE,
     config: SimulationConfig | None = None,
     on_stage: Callable[[str], None] | None = None,
+    block_borrowers: int = GENERATION_BLOCK,
 ) -> SimulatedPortfolio:
     """Simulate a Red Financial Credit book.
 
@@ -161,31 +172,110 @@ def simulate_portfolio(
         Parameters; the documented default configuration when omitted.
     on_stage : callable, optional
         Called with the name of each stage as it starts (progress reporting).
+    block_borrowers : int
+        Borrowers per generation block (``GENERATION_BLOCK``); part of the seed's meaning
+        for books larger than one block.
     """
+    blocks = list(
+        simulate_blocks(
+            n_borrowers, n_months, seed, start, scenario, config, on_stage, block_borrowers
+        )
+    )
+    if len(blocks) == 1:
+        return blocks[0]
+    return SimulatedPortfolio(
+        tables={name: stack_frames([b.tables[name] for b in blocks]) for name in blocks[0].tables},
+        truth={name: stack_frames([b.truth[name] for b in blocks]) for name in blocks[0].truth},
+    )
+
+
+def simulate_blocks(
+    n_borrowers: int,
+    n_months: int,
+    seed: int,
+    start: str = "2023-01",
+    scenario: Scenario = BASELINE,
+    config: SimulationConfig | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    block_borrowers: int = GENERATION_BLOCK,
+) -> Iterator[SimulatedPortfolio]:
+    """The book of ``simulate_portfolio`` one block of borrowers at a time (borrowers
+    ``B{k * block + 1}`` on), for writing a book larger than memory."""
     if n_borrowers < 1:
         raise ValueError("n_borrowers must be at least 1")
     if n_months < 13:
         raise ValueError("n_months must be at least 13 (one 12-month outcome window plus one)")
+    if block_borrowers < 1:
+        raise ValueError("block_borrowers must be at least 1")
     cfg = config or SimulationConfig()
-    step = on_stage or (lambda _stage: None)
     calendar = Calendar(
         start=pd.Period(start, freq="M"), n_months=n_months, horizon=cfg.horizon_months
     )
-    seeds = dict(
-        zip(_COMPONENTS, np.random.SeedSequence(seed).spawn(len(_COMPONENTS)), strict=True)
+    first_seeds = _block_seeds(seed, 0)
+    common = draw_common_factors(
+        calendar, scenario.latent_params(cfg.latent), np.random.default_rng(first_seeds["latent"])
     )
-    rngs = {name: np.random.default_rng(s) for name, s in seeds.items()}
+    for block, first in enumerate(range(0, n_borrowers, block_borrowers)):
+        size = min(block_borrowers, n_borrowers - first)
+        seeds = first_seeds if block == 0 else _block_seeds(seed, block)
+        yield _simulate_block(size, first, block, seeds, common, calendar, cfg, scenario, on_stage)
 
+
+def _block_seeds(seed: int, block: int) -> dict[str, np.random.SeedSequence]:
+    """One seed per component; block 0 has the book's own (the seed's meaning before blocks)."""
+    root = (
+        np.random.SeedSequence(seed)
+        if block == 0
+        else np.random.SeedSequence(seed, spawn_key=(len(_COMPONENTS) + block,))
+    )
+    return dict(zip(_COMPONENTS, root.spawn(len(_COMPONENTS)), strict=True))
+
+
+def stack_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Blocks' frames as one, categorical columns kept categorical (categories united)."""
+    out = pd.concat(frames, ignore_index=True)
+    for column in frames[0].columns:
+        united = all(isinstance(f[column].dtype, pd.CategoricalDtype) for f in frames)
+        if united and not isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = union_categoricals([f[column] for f in frames])
+    return out
+
+
+def _block_ids(prefix: str, block: int, count: int, width: int) -> np.ndarray:
+    """Row ids of a table without a borrower in its id: numbered within the block, the block
+    number in front from the second block on (block 0 keeps the ids it always had)."""
+    numbers = _ids(prefix, np.arange(1, count + 1), width)
+    return (
+        numbers
+        if block == 0
+        else np.char.add(f"{prefix}{block:04d}", np.char.lstrip(numbers, prefix))
+    )
+
+
+def _simulate_block(
+    n_borrowers: int,
+    first_borrower: int,
+    block: int,
+    seeds: dict[str, np.random.SeedSequence],
+    common: CommonFactors,
+    calendar: Calendar,
+    cfg: SimulationConfig,
+    scenario: Scenario,
+    on_stage: Callable[[str], None] | None,
+) -> SimulatedPortfolio:
+    """One block of borrowers, ``B{first_borrower + 1}`` on, on its own random streams."""
+    step = on_stage or (lambda _stage: None)
+    rngs = {name: np.random.default_rng(s) for name, s in seeds.items()}
     step("borrowers")
     pop = draw_population(n_borrowers, calendar, cfg.population, rngs["population"])
-    latent = draw_latent_paths(pop, calendar, cfg.latent, scenario, rngs["latent"])
-    borrower_ids = _ids("B", np.arange(1, n_borrowers + 1), 7)
+    latent = draw_latent_paths(pop, calendar, cfg.latent, scenario, rngs["latent"], common)
+    borrower_ids = _ids("B", np.arange(first_borrower + 1, first_borrower + n_borrowers + 1), 7)
 
     step("party ratings")
     ratings = draw_ratings(pop, latent, calendar, cfg.ratings, rngs["ratings"])
     party_ratings = pd.DataFrame(
         {
-            "rating_id": _ids("R", np.arange(1, len(ratings) + 1), 8),
+            "rating_id": _block_ids("R", block, len(ratings), 8),
             "borrower_id": borrower_ids[ratings["borrower_idx"].to_numpy()],
             "issuing_area": ratings["issuing_area"].to_numpy(),
             "native_standard": ratings["native_standard"].to_numpy(),
@@ -197,7 +287,7 @@ def simulate_portfolio(
 
     step("loans and repayments")
     book = simulate_book(pop, latent, calendar, cfg.hazard, cfg.book, rngs["book"])
-    loans, repayments, loan_index = _loan_tables(book, borrower_ids)
+    loans, repayments, loan_index = _loan_tables(book, borrower_ids, first_borrower)
     applications = applications_frame(book.applications, borrower_ids, calendar)
 
     step("ground truth")
@@ -222,7 +312,7 @@ def simulate_portfolio(
     step("point-in-time ground truth")
     # A fresh generator on the latent seed replays the components draw_latent_paths summed.
     known = replay_latent(
-        pop, latent, calendar, cfg.latent, scenario, np.random.default_rng(seeds["latent"])
+        pop, latent, calendar, cfg.latent, scenario, np.random.default_rng(seeds["latent"]), common
     )
     # The oracle integrates over the innovations the scenario left on, no others.
     pit_arrays = compute_point_in_time_truth(
@@ -240,7 +330,7 @@ def simulate_portfolio(
     ev = draw_events(latent, calendar, cfg.events, rngs["events"])
     events = pd.DataFrame(
         {
-            "event_id": _ids("E", np.arange(1, len(ev) + 1), 8),
+            "event_id": _block_ids("E", block, len(ev), 8),
             "borrower_id": borrower_ids[ev["borrower_idx"].to_numpy()],
             "event_type": ev["event_type"],
             "event_date": ev["event_date"].to_numpy(),
