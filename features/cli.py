@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from features.cluster import ClusterOption
+
 app = typer.Typer(
     name="ews-data",
     help="Raw data of the early-warning service: simulate a realistic Red Financial Credit "
@@ -29,14 +31,6 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per error, never wrapped
 
 
-ClusterOption = Annotated[
-    str | None,
-    typer.Option(
-        "--cluster",
-        help="Run on Dask, partitioned by borrower: 'local' (a LocalCluster sized to this "
-        "machine) or a scheduler address such as tcp://10.0.0.5:8786.",
-    ),
-]
 PartitionsOption = Annotated[
     int | None,
     typer.Option(

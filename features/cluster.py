@@ -17,12 +17,23 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 LOCAL = "local"
+
+#: The ``--cluster`` option every command that can run on Dask takes.
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run on Dask, partitioned by borrower: 'local' (a LocalCluster sized to this "
+        "machine) or a scheduler address such as tcp://10.0.0.5:8786.",
+    ),
+]
 
 
 class ClusterError(RuntimeError):

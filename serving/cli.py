@@ -6,14 +6,17 @@ non-zero with a one-line reason (2 bad input, 3 no model or ledger available).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from features.cluster import ClusterOption
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -144,12 +147,14 @@ def score_portfolio(
     ] = False,
     tracking_uri: TrackingOption = None,
     ledger_url: LedgerOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Score every open loan, append to the ledger, write the book, watchlist and migration.
 
     A range runs the months in order, each one exactly as a single month (its own ledger
     transaction and folder), with the book and the model loaded once: a month that fails
-    stops the range, and the months before it stay recorded."""
+    stops the range, and the months before it stay recorded. With --cluster the loans are
+    featurised and scored on Dask, partitioned by borrower; the ledger is written here."""
 
     from features.io import first_line
     from features.snapshots import SnapshotError
@@ -166,15 +171,47 @@ def score_portfolio(
     except ServingError as exc:
         refuse(str(exc), 3)
     months = month_list(as_of)
-    for month in months:
-        folder = out if len(months) == 1 else out / f"assessment-{month}"
-        try:
-            result = run_portfolio(bundle, tables, month, folder, settings, again=again)
-        except (SnapshotError, PortfolioRunError, ValueError) as exc:
-            refuse(_in_range(first_line(exc), month, months))
-        except LedgerError as exc:
-            refuse(_in_range(first_line(exc), month, months), 3)
-        _print_run(result, bundle, verbose=len(months) == 1)
+    with contextlib.ExitStack() as stack:
+        mapper, partitions = None, 1
+        if cluster is not None:
+            mapper, partitions = _cluster_mapper(stack, cluster, len(tables["borrowers"]))
+        for month in months:
+            folder = out if len(months) == 1 else out / f"assessment-{month}"
+            try:
+                result = run_portfolio(
+                    bundle,
+                    tables,
+                    month,
+                    folder,
+                    settings,
+                    again=again,
+                    mapper=mapper,
+                    n_partitions=partitions,
+                )
+            except (SnapshotError, PortfolioRunError, ValueError) as exc:
+                refuse(_in_range(first_line(exc), month, months))
+            except LedgerError as exc:
+                refuse(_in_range(first_line(exc), month, months), 3)
+            _print_run(result, bundle, verbose=len(months) == 1)
+
+
+def _cluster_mapper(stack: contextlib.ExitStack, cluster: str, borrowers: int) -> tuple[Any, int]:
+    """A mapper over borrower partitions on the Dask cluster ``cluster`` (closed with
+    ``stack``), and the number of partitions for a book of ``borrowers``."""
+    import functools
+
+    from features.cluster import ClusterError, dask_client, map_partitions
+    from features.partitioned import default_partitions
+
+    try:
+        client = stack.enter_context(dask_client(cluster, err))
+    except ClusterError as exc:
+        refuse(str(exc), 3)
+    workers = len(client.scheduler_info().get("workers", {}))
+    mapper = functools.partial(
+        map_partitions, client, description="scoring by partition", console=err
+    )
+    return mapper, default_partitions(borrowers, workers)
 
 
 def month_list(as_of: str) -> list[str]:

@@ -15,10 +15,14 @@ ledger's key (``pseudonym_of``, i.e. ``WarningLedger.pseudonym_of_loan``), never
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from features.partitioned import Mapper
+from features.partitions import split_by_borrower
 from features.snapshots import build_snapshots, check_as_of_covered, parse_months
 from models.grade_policy import GRADES, GradePolicy
 from serving.bundle import ScoringBundle
@@ -32,14 +36,66 @@ MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 LOAN_KEY = "loan_pseudonym"
 
 
-def score_book(bundle: ScoringBundle, tables: dict[str, pd.DataFrame], as_of: str) -> ScoredLoans:
-    """Score every loan open at the end of month ``as_of`` ("YYYY-MM")."""
+def score_book(
+    bundle: ScoringBundle,
+    tables: dict[str, pd.DataFrame],
+    as_of: str,
+    mapper: Mapper | None = None,
+    n_partitions: int = 1,
+) -> ScoredLoans:
+    """Score every loan open at the end of month ``as_of`` ("YYYY-MM").
+
+    With ``mapper`` (``features.cluster.map_partitions`` bound to a client) the book is cut
+    into ``n_partitions`` borrower partitions, each featurised and scored where the mapper
+    runs it, and the pieces are stacked in the single-machine order: the same scores.
+    """
     if not MONTH.fullmatch(as_of):
         raise ValueError(f"--as-of must be one month like 2025-06, got {as_of!r}: not a month")
     months = parse_months(as_of)
     check_as_of_covered(tables, months)
+    if mapper is None:
+        return score_partition(tables, bundle, months)
+    pieces = mapper(score_partition, split_by_borrower(tables, n_partitions), bundle, months)
+    return stack_scored(pieces)
+
+
+def score_partition(
+    tables: dict[str, pd.DataFrame], bundle: ScoringBundle, months: list[int]
+) -> ScoredLoans:
+    """Snapshots and scores of the loans of ``tables`` (a book, or whole borrowers of one)."""
     snapshots = build_snapshots(tables, months, bundle.unifier, with_labels=False)
     return score_snapshots(bundle, snapshots)
+
+
+def stack_scored(pieces: Sequence[ScoredLoans]) -> ScoredLoans:
+    """Scored partitions as one, in the single-machine order (loan id, then month)."""
+    keys = pd.concat([p.keys for p in pieces], ignore_index=True)
+    order = keys.sort_values(["loan_id", "as_of"], kind="stable").index.to_numpy()
+
+    def frames(name: str) -> pd.DataFrame:
+        stacked = pd.concat([getattr(p, name) for p in pieces], ignore_index=True)
+        return stacked.iloc[order].reset_index(drop=True)
+
+    def arrays(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in pieces])[order]
+
+    def lists(name: str) -> list[Any]:
+        flat = [item for p in pieces for item in getattr(p, name)]
+        return [flat[i] for i in order]
+
+    return ScoredLoans(
+        proba=frames("proba"),
+        grades=pd.concat([p.grades for p in pieces], ignore_index=True)
+        .iloc[order]
+        .reset_index(drop=True),
+        dpd=arrays("dpd"),
+        stages=arrays("stages"),
+        stage_basis=lists("stage_basis"),
+        stage_basis_zh=lists("stage_basis_zh"),
+        reasons=lists("reasons"),
+        keys=keys.iloc[order].reset_index(drop=True),
+        inputs=frames("inputs"),
+    )
 
 
 def grade_change(previous: pd.Series, current: pd.Series) -> pd.Series:

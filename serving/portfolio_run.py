@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.io import stage_file
+from features.partitioned import Mapper
 from serving.answers import ledger_records
 from serving.bundle import ScoringBundle
 from serving.portfolio import migration_matrix, score_book, watchlist, with_previous
@@ -86,9 +87,13 @@ def run_portfolio(
     settings: ServingSettings,
     *,
     again: bool = False,
+    mapper: Mapper | None = None,
+    n_partitions: int = 1,
 ) -> PortfolioRun:
-    """Assess the book at month ``as_of``; see the module docstring for the order of writes."""
-    scored = score_book(bundle, tables, as_of)
+    """Assess the book at month ``as_of``; see the module docstring for the order of writes.
+    ``mapper``: score partition by partition on a cluster (``serving.portfolio.score_book``);
+    the ledger and the reports are still written here, once."""
+    scored = score_book(bundle, tables, as_of, mapper, n_partitions)
     month_end = pd.Period(as_of, freq="M").end_time.date()
     request_id = f"portfolio-{as_of}-{uuid.uuid4().hex[:12]}"
     ledger = open_ledger(settings)

@@ -6,6 +6,7 @@ went, exit non-zero with a one-line reason on bad input or an unusable tracking 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from features.cluster import ClusterOption
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,8 +100,13 @@ def fit(
             "calibration window against the master scale)."
         ),
     ] = None,
+    cluster: ClusterOption = None,
 ) -> None:
-    """Train, evaluate out of time (or out of fold), register as ``challenger``."""
+    """Train, evaluate out of time (or out of fold), register as ``challenger``.
+
+    With ``--cluster`` the snapshots are built on Dask partitioned by borrower and every set
+    of trees is grown by lightgbm.dask; the model is the same kind and registered the same way.
+    """
     table_options = {
         "--target": target,
         "--fold-column": fold_column,
@@ -108,11 +116,12 @@ def fit(
     if (data is None) == (features_table is None):
         _refuse("give either --data DIR (a portfolio) or --features-table FILE, not both")
     if features_table is not None:
-        portfolio_only = {
+        portfolio_only: dict[str, object] = {
             "--promote": promote or None,
             "--grade-policy": grade_policy,
             "--gates": gates,
             "--n-estimators": n_estimators,
+            "--cluster": cluster,
         }
         given = [name for name, value in portfolio_only.items() if value is not None]
         if given:
@@ -128,6 +137,7 @@ def fit(
         _refuse(f"{', '.join(given)} apply to --features-table, not to a portfolio (--data)")
     assert data is not None
     from features.cli import load_or_exit
+    from features.cluster import ClusterError, dask_client
     from features.settings import get_settings
     from training.pipeline import TrainingConfig, train_warning_model
     from training.tracking import (
@@ -148,14 +158,24 @@ def fit(
     try:
         overrides = {} if n_estimators is None else {"n_estimators": n_estimators}
         config = TrainingConfig.for_book(tables, random_state=seed, n_jobs=n_jobs, **overrides)
-        with err.status("training") as status:
+        with contextlib.ExitStack() as stack:
+            compute = None
+            if cluster is not None:
+                from training.distributed import on_cluster
+
+                client = stack.enter_context(dask_client(cluster, err))
+                compute = on_cluster(client, len(tables["borrowers"]))
+            status = stack.enter_context(err.status("training"))
             result = train_warning_model(
                 tables,
                 config,
                 policy=grading,
                 oracle=oracle,
                 on_stage=lambda stage: status.update(f"training: {stage}"),
+                compute=compute,
             )
+    except ClusterError as exc:
+        _refuse(str(exc), 3)
     except ValueError as exc:
         _refuse(str(exc))
     try:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import clone
 
 from features.catalog import MONOTONE
+from features.partitioned import Mapper, build_snapshots_partitioned
 from features.party_index import PartyIndexUnifier, fit_party_index
 from features.severity import DEFAULT_DPD
 from features.snapshots import build_snapshots
@@ -192,6 +193,28 @@ class TrainingResult:
         return self.evaluation.grade_table
 
 
+#: ``fit_trees(unfitted_estimator, X, y) -> the estimator, fitted``: where the trees grow.
+TreeFitter = Callable[[GradedWarningClassifier, pd.DataFrame, np.ndarray], GradedWarningClassifier]
+
+
+def fit_in_process(
+    estimator: GradedWarningClassifier, X: pd.DataFrame, y: np.ndarray
+) -> GradedWarningClassifier:
+    """The tree fitter of one machine: ``estimator.fit(X, y)``."""
+    return estimator.fit(X, y)
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Where a retraining runs: this process (the default) or a Dask cluster
+    (``training.distributed.on_cluster``). The code is the same; only these two seams change:
+    how the trees are fitted and how snapshots are built (``features.partitioned``)."""
+
+    fit_trees: TreeFitter = fit_in_process
+    snapshot_mapper: Mapper | None = None
+    snapshot_partitions: int = 1
+
+
 def calibration_out_of_fold(
     base: GradedWarningClassifier,
     X: pd.DataFrame,
@@ -199,6 +222,7 @@ def calibration_out_of_fold(
     fit_rows: np.ndarray,
     scored_rows: np.ndarray,
     folds: np.ndarray,
+    fit_trees: TreeFitter = fit_in_process,
 ) -> np.ndarray:
     """Raw P(S>=k) of the ``scored_rows`` (calibration rows), each from trees of ``base``'s
     settings fitted on the ``fit_rows`` (the final trees' rows: training, and calibration when
@@ -214,7 +238,7 @@ def calibration_out_of_fold(
     scored = np.flatnonzero(scored_rows)
     for fold in np.unique(folds[scored]):
         rows = fit_rows & (folds != fold)
-        model = clone(base).fit(X[rows], y[rows])
+        model = fit_trees(clone(base), X[rows], y[rows])
         if not np.array_equal(model.classes_, base.classes_):
             raise ValueError(
                 f"the training rows outside calibration fold {fold} lack severity level(s) "
@@ -270,22 +294,35 @@ def train_warning_model(
     policy: GradePolicy | None = None,
     oracle: pd.DataFrame | None = None,
     on_stage: Callable[[str], None] | None = None,
+    compute: Compute | None = None,
 ) -> TrainingResult:
     """Build features, split out of time, fit, calibrate and evaluate (see module docstring).
 
     ``oracle`` (simulated books only): ground-truth ``<name>_p_ge<k>`` columns keyed by
     ``loan_id`` and ``as_of`` (``features.simulator.report.read_ground_truth``: ``path`` knows
     the future capacity path, ``pit`` only the latent state at as-of), reported beside the model
-    as ``oracle_<name>`` on the same rows.
+    as ``oracle_<name>`` on the same rows. ``compute``: where it runs (this process by default).
     """
+    compute = compute or Compute()
     if on_stage is not None:
         on_stage("features")
     fit_until = pd.Period(config.train_until, "M").end_time.normalize()
     unifier = fit_party_index(tables["party_ratings"], fit_until)
-    snapshots = build_snapshots(
-        tables, f"{config.first_as_of}:{config.test_until}", unifier, horizon=config.horizon
+    months = f"{config.first_as_of}:{config.test_until}"
+    if compute.snapshot_mapper is None:
+        snapshots = build_snapshots(tables, months, unifier, horizon=config.horizon)
+    else:
+        snapshots = build_snapshots_partitioned(
+            tables,
+            months,
+            unifier,
+            horizon=config.horizon,
+            n_partitions=compute.snapshot_partitions,
+            mapper=compute.snapshot_mapper,
+        )
+    result = fit_on_snapshots(
+        snapshots, config, unifier, policy, oracle, on_stage, compute.fit_trees
     )
-    result = fit_on_snapshots(snapshots, config, unifier, policy, oracle, on_stage)
     reference = with_early_outcomes(result.reference, tables)
     return replace(result, reference=reference)
 
@@ -297,11 +334,13 @@ def fit_on_snapshots(
     policy: GradePolicy | None = None,
     oracle: pd.DataFrame | None = None,
     on_stage: Callable[[str], None] | None = None,
+    fit_trees: TreeFitter = fit_in_process,
 ) -> TrainingResult:
     """Split, fit, calibrate and evaluate on ready snapshots (also what the benchmark times).
 
     ``on_stage`` is told the name of each stage as it starts (``STAGES``), for progress display
-    and stage timings.
+    and stage timings. ``fit_trees`` grows every set of trees (the final ones and each
+    calibration fold's): in this process, or on a cluster.
     """
     step = on_stage or (lambda _stage: None)
     step("split")
@@ -317,7 +356,7 @@ def fit_on_snapshots(
 
     cal, test, fit = split.calibrate, split.test, split.fit
     step("fit")
-    base = GradedWarningClassifier(
+    unfitted = GradedWarningClassifier(
         n_estimators=config.n_estimators,
         learning_rate=config.learning_rate,
         num_leaves=config.num_leaves,
@@ -328,12 +367,13 @@ def fit_on_snapshots(
         monotone={k: v for k, v in MONOTONE_FEATURES.items() if k in X.columns},
         random_state=config.random_state,
         n_jobs=config.n_jobs,
-    ).fit(X[fit], y[fit])
+    )
+    base = fit_trees(unfitted, X[fit], y[fit])
     step("calibrate")
     folds = borrower_folds(
         snapshots["borrower_id"], config.calibration_folds, CALIBRATION_FOLD_SALT
     )
-    raw = calibration_out_of_fold(base, X, y, fit, cal, folds)
+    raw = calibration_out_of_fold(base, X, y, fit, cal, folds, fit_trees)
     method = _choose_calibration(base, raw, y[cal], snapshots.loc[cal, "borrower_id"])
     model = CalibratedGradedClassifier(base, method).fit_cumulative(raw, y[cal])
     if policy is None:  # cut-offs from the validation (calibration) window, master scale
