@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -259,3 +260,18 @@ def replace_folder(staging: Path | str, out: Path | str) -> Path:
     os.replace(staging, out)
     shutil.rmtree(aside, ignore_errors=True)
     return out
+
+
+@contextmanager
+def staged_folder(out: Path | str) -> Iterator[Path]:
+    """A new folder beside ``out`` (0700) to write a result into; it becomes ``out`` when the
+    block ends normally and is removed when it raises, so nothing half-written is ever left."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        yield staged
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    replace_folder(staged, out)

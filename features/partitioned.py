@@ -15,8 +15,6 @@ featurises one partition and writes its snapshots as one file of a snapshot fold
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from features.io import (
     dataset_partitions,
     partition_folder,
     read_table,
-    replace_folder,
+    staged_folder,
     write_parquet,
 )
 from features.labels import DEFAULT_HORIZON
@@ -157,10 +155,7 @@ def snapshot_partitioned_book(
     months = parse_months(as_of_months)
     span = book_span(directory)
     check_as_of_covered(span, months)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
-    try:
+    with staged_folder(out) as staging:
         done = mapper(
             snapshot_partition,
             dataset_partitions(directory),
@@ -174,8 +169,4 @@ def snapshot_partitioned_book(
         failed = [d for d in done if d["violations"]]
         if failed:
             raise PartitionFailedError(failed)
-        replace_folder(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return done

@@ -9,46 +9,20 @@ removed after.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from features.io import replace_folder, staged_folder
+
+__all__ = ["log_and_publish", "replace_folder", "staged_folder", "to_json"]
+
 
 def to_json(document: dict[str, Any] | list[Any]) -> str:
     """``document`` as indented JSON text (NaN refused: summaries hold ``None`` instead)."""
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
-
-
-def replace_folder(staged: Path, out: Path) -> None:
-    """``staged`` becomes ``out``; an older ``out`` is moved aside first and removed after."""
-    os.chmod(staged, 0o700)
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(staged, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-@contextmanager
-def staged_folder(out: Path) -> Iterator[Path]:
-    """A new folder beside ``out`` to write a run into; it becomes ``out`` when the block
-    ends normally and is removed when it raises, so nothing half-written is ever left."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        yield staged
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    replace_folder(staged, out)
 
 
 def log_and_publish(

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.io import atomic_write, read_table, replace_folder, write_table
+from features.io import atomic_write, read_table, staged_folder, write_table
 from features.simulator.config import SimulationConfig
 from features.simulator.scenario import Scenario
 from features.simulator.simulate import SimulatedPortfolio
@@ -92,11 +90,9 @@ def write_partitioned_simulation(
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "manifest.json").is_file():
         raise FileExistsError(f"{out} holds files but no simulated book: not overwriting it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
     rows: dict[str, int] = {}
     truth_rows: dict[str, int] = {}
-    try:
+    with staged_folder(out) as staging:
         for number, block in enumerate(blocks):
             loans = block.tables["loans"]
             for frames, root, counts in (
@@ -126,10 +122,6 @@ def write_partitioned_simulation(
         }
         text = json.dumps(manifest, indent=2, sort_keys=True)
         (staging / "manifest.json").write_text(text, encoding="utf-8")
-        replace_folder(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return manifest
 
 
