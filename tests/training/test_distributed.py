@@ -19,9 +19,10 @@ from training.distributed import on_cluster
 from training.pipeline import TrainingConfig, train_warning_model
 
 runner = CliRunner()
-#: Test-window AUC of a distributed model may differ from one machine's by at most this
-#: (measured 2026-12-07 on 6,000 borrowers; docs/scale-out.md).
-AUC_TOLERANCE = 0.03
+#: Test-window AUC of a distributed model may differ from one machine's by at most this.
+#: Measured 2026-12-07 on this book: 0.0017, 0.0021 and 0.0003 at S>=1, 2, 3 (0.006 at S>=3
+#: on 12,000 borrowers; 0.035 on 3,000, whose test window holds too few defaults to compare).
+AUC_TOLERANCE = 0.01
 
 pytestmark = pytest.mark.slow
 
