@@ -95,7 +95,9 @@ def map_partitions(
 ) -> list[Any]:
     """``function(partition, *args, **kwargs)`` for every partition on the cluster, results in
     partition order, with a progress bar on ``console`` as partitions finish. The shared
-    arguments are sent to the workers once, not once per partition."""
+    arguments are sent to the workers once, not once per partition. If partitions fail, the
+    error of the first of them in partition order is raised once all have ended, so the same
+    input always gives the same message."""
     from distributed import as_completed
 
     shared_args = [client.scatter(a, broadcast=True) if _heavy(a) else a for a in args]
@@ -114,9 +116,9 @@ def map_partitions(
     )
     with progress:
         task = progress.add_task(description, total=len(futures))
-        for future in as_completed(futures):
-            future.result()  # re-raise a partition's error here, with its traceback
+        for _ in as_completed(futures):
             progress.advance(task)
+    # in partition order: a failure names the first failing partition, whichever ended first
     return [future.result() for future in futures]
 
 

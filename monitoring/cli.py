@@ -17,9 +17,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from features.cluster import ClusterOption
 from serving.cli import (
     LedgerOption,
     TrackingOption,
+    err,
     load_book,
     month_list,
     refuse,
@@ -143,9 +145,11 @@ def drift(
     ] = 0.001,
     tracking_uri: TrackingOption = None,
     ledger_url: LedgerOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """PSI of every input, the PD and the grade mix, per month and segment, against the
-    champion's reference; exit 1 if a segment-month breaches."""
+    champion's reference; exit 1 if a segment-month breaches. With --cluster each month is
+    read, measured and reported on Dask (months are independent given the reference)."""
     from monitoring.current import CurrentDataError, read_ledger_months, read_run_folders
     from monitoring.drift import DriftRule
     from monitoring.drift_run import run_drift
@@ -156,6 +160,26 @@ def drift(
     months = month_list(as_of)
     reference = _reference(settings, model_version)
     publish = dashboard_publisher(settings, workspace, dashboard)
+    folder = out or settings.reports_dir / "monitoring" / f"drift-{months[0]}_{months[-1]}"
+    rule = DriftRule(min_rows=min_rows, alpha=alpha)
+    logger = _mlflow_logger(settings, f"drift {months[0]}..{months[-1]}")
+    if cluster is not None:
+        run = _drift_on_cluster(
+            cluster,
+            settings,
+            reference,
+            book,
+            months,
+            folder,
+            rule,
+            evidently_reports,
+            logger,
+            publish,
+        )
+        _print_drift(run)
+        if run.breached:
+            raise typer.Exit(1)
+        return
     try:
         if book:
             folders = _run_folders(book, months)
@@ -172,21 +196,77 @@ def drift(
         refuse(str(exc))
     except LedgerError as exc:
         refuse(str(exc), 3)
-    folder = out or settings.reports_dir / "monitoring" / f"drift-{months[0]}_{months[-1]}"
     run = run_drift(
         reference,
         current,
         months,
         folder,
         source=source,
-        rule=DriftRule(min_rows=min_rows, alpha=alpha),
+        rule=rule,
         evidently_reports=evidently_reports,
-        log_run=_mlflow_logger(settings, f"drift {months[0]}..{months[-1]}"),
+        log_run=logger,
         publish=publish,
     )
     _print_drift(run)
     if run.breached:
         raise typer.Exit(1)
+
+
+def _drift_on_cluster(
+    cluster: str,
+    settings: Any,
+    reference: Any,
+    book: list[Path] | None,
+    months: list[str],
+    folder: Path,
+    rule: Any,
+    evidently_reports: bool,
+    log_run: Any,
+    publish: Any,
+) -> Any:
+    """The drift run with one Dask task per month, each reading its own month."""
+    import functools
+
+    from features.cluster import ClusterError, dask_client, map_partitions
+    from monitoring.current import CurrentDataError, FolderMonthReader, LedgerMonthReader
+    from monitoring.drift_run import run_drift_by_month
+    from serving.ledger import LedgerError
+
+    if book:
+        folders = _run_folders(book, months)
+        reader: Any = FolderMonthReader(
+            dict(zip(months, folders, strict=True)), reference.model_version
+        )
+        source = "portfolio runs " + ", ".join(str(p) for p in book)
+    else:
+        from sqlalchemy.engine import make_url
+
+        reader = LedgerMonthReader(settings, reference.model_version)
+        url = make_url(settings.resolved_ledger_url).render_as_string(hide_password=True)
+        source = "ledger " + url
+    try:
+        with dask_client(cluster, err) as client:
+            mapper = functools.partial(
+                map_partitions, client, description="drift by month", console=err
+            )
+            return run_drift_by_month(
+                reference,
+                reader,
+                months,
+                folder,
+                source=source,
+                mapper=mapper,
+                rule=rule,
+                evidently_reports=evidently_reports,
+                log_run=log_run,
+                publish=publish,
+            )
+    except ClusterError as exc:
+        refuse(str(exc), 3)
+    except CurrentDataError as exc:
+        refuse(str(exc))
+    except LedgerError as exc:
+        refuse(str(exc), 3)
 
 
 def _run_folders(book: list[Path], months: list[str]) -> list[Path]:

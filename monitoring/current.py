@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -115,3 +117,32 @@ def read_run_folders(folders: Sequence[Path], model_version: str) -> pd.DataFram
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class LedgerMonthReader:
+    """``read_ledger_months`` of one month, opening the ledger where it runs: what a cluster
+    task of ``ews-monitor drift --cluster`` reads (the workers reach the same database)."""
+
+    settings: Any  # serving.settings.ServingSettings
+    model_version: str
+
+    def __call__(self, month: str) -> pd.DataFrame:
+        from serving.stores import open_ledger
+
+        ledger = open_ledger(self.settings)
+        try:
+            return read_ledger_months(ledger, [month], self.model_version)
+        finally:
+            ledger.dispose()
+
+
+@dataclass(frozen=True)
+class FolderMonthReader:
+    """``read_run_folders`` of one month's portfolio-run folder."""
+
+    folders: dict[str, Path]
+    model_version: str
+
+    def __call__(self, month: str) -> pd.DataFrame:
+        return read_run_folders([self.folders[month]], self.model_version)

@@ -183,6 +183,21 @@ class DriftResult:
         return {**asdict(self.rule), "text": self.rule.describe()}
 
 
+def merge_drift(results: Sequence[DriftResult]) -> DriftResult:
+    """Drift results of consecutive months (each ``compute_drift`` on one month, same
+    reference and rule) as one: what ``compute_drift`` gives on the months together."""
+    if not results:
+        raise ValueError("no monthly drift results to merge")
+    first = results[0]
+    return DriftResult(
+        rule=first.rule,
+        psi=pd.concat([r.psi for r in results], ignore_index=True),
+        segments=pd.concat([r.segments for r in results], ignore_index=True),
+        grade_mix=pd.concat([r.grade_mix for r in results], ignore_index=True),
+        inputs=first.inputs,
+    )
+
+
 def compute_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
