@@ -1,8 +1,10 @@
 """``ews-provision``: the month's allowance, and the people's decisions on overlays.
 
-* ``run --as-of YYYY-MM --data BOOK --scores ASSESSMENT``: stage, classify and provide for every
-  loan a ``ews-serve score-portfolio`` run scored that month; record the run in the store (the
-  ledger's database) and write its folder.
+* ``run --as-of YYYY-MM --data BOOK [--scores ASSESSMENT] [--cluster ...]``: stage, classify
+  and provide for every loan scored that month (the ledger's portfolio scores, or a
+  ``ews-serve score-portfolio`` folder); record the run in the store (the ledger's database)
+  and write its folder.
+* ``rerun RUN_ID``: reproduce a stored run from its record, to the yuan.
 * ``approve ID --by NAME --note TEXT`` / ``reject ID ...``: one decision per overlay.
 * ``overlays --as-of YYYY-MM``: the month's overlays, their status, and the approved total.
 * ``movement --from RUN --to RUN``: why the booked allowance moved between two runs.
@@ -12,6 +14,7 @@ Exit codes: 0 done, 2 bad input (nothing written), 3 a store cannot be used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +24,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from serving.cli import load_book, month_list, refuse, serving_settings
+from features.cluster import ClusterOption
+from serving.cli import cluster_mapper, load_book, month_list, refuse, serving_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 out = Console()
@@ -100,9 +104,11 @@ def run(
     dashboard: Annotated[
         bool, typer.Option("--dashboard/--no-dashboard", help="Publish the month's figures.")
     ] = True,
+    cluster: ClusterOption = None,
 ) -> None:
     """Stage, classify and provide for every loan scored that month; propose the overlays
-    the monitoring evidence supports."""
+    the monitoring evidence supports. With --cluster the loans are provided for by borrower
+    partition on Dask; the overlays, totals and the store are done here."""
     from provisions.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
     from provisions.run import file_digest, write_run
     from provisions.store import StoreError
@@ -141,7 +147,13 @@ def run(
         "policy_file": str(Path(policy_path).resolve()),
         "evidence": {kind: identity for kind, (_, identity) in evidence.items()},
     }
-    result = _compute(tables, scored, month, origination, chosen, inputs, evidence)
+    with contextlib.ExitStack() as stack:
+        mapper, partitions = None, 1
+        if cluster is not None:
+            mapper, partitions = cluster_mapper(stack, cluster, len(tables["borrowers"]))
+        result = _compute(
+            tables, scored, month, origination, chosen, inputs, evidence, mapper, partitions
+        )
     folder = out_dir or settings.reports_dir / "provisions" / month
     logger = _mlflow_logger(settings, month)
     try:
@@ -263,6 +275,8 @@ def _compute(
     policy: Any,
     inputs: dict[str, Any],
     evidence: dict[str, tuple[dict[str, Any], dict[str, str]]],
+    mapper: Any = None,
+    n_partitions: int = 1,
 ) -> Any:
     from provisions.allowance import ExposureError
     from provisions.exposures import MonthError
@@ -279,6 +293,8 @@ def _compute(
             inputs,
             performance=evidence.get("performance", (None,))[0],
             drift=evidence.get("drift", (None,))[0],
+            mapper=mapper,
+            n_partitions=n_partitions,
         )
     except (MonthError, ExposureError, EvidenceError) as exc:
         refuse(str(exc))

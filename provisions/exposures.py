@@ -51,19 +51,48 @@ def build_exposures(
     Raises
     ------
     MonthError
-        If ``scores`` is empty or repeats a loan, or the book has no statement in the month.
+        As :func:`check_month`.
+    """
+    check_month(tables, scores, as_of)
+    return exposure_rows(tables, scores, as_of, pd_origination, policy)
+
+
+def check_month(tables: Mapping[str, pd.DataFrame], scores: pd.DataFrame, as_of: str) -> None:
+    """Refuse a month whose ``scores`` are empty or repeat a loan, or that the book holds no
+    statement of: checks of the whole book, made before it is provided for in parts.
+
+    Raises
+    ------
+    MonthError
+        Naming the month and why.
     """
     if scores.empty:
         raise MonthError(f"{as_of}: no scores (run ews-serve score-portfolio --as-of {as_of})")
     repeated = scores["loan_id"][scores["loan_id"].duplicated()]
     if not repeated.empty:
         raise MonthError(f"{as_of}: loan {repeated.iloc[0]} is scored twice")
-    month = int(month_index(np.array([np.datetime64(as_of, "M")]))[0])
+    repayments = tables["repayments"]
+    if not (month_index(repayments["due_date"]) == _month(as_of)).any():
+        raise MonthError(f"{as_of}: the book holds no repayment statement in that month")
+
+
+def _month(as_of: str) -> int:
+    return int(month_index(np.array([np.datetime64(as_of, "M")]))[0])
+
+
+def exposure_rows(
+    tables: Mapping[str, pd.DataFrame],
+    scores: pd.DataFrame,
+    as_of: str,
+    pd_origination: Mapping[str, float],
+    policy: StagingPolicy,
+) -> Exposures:
+    """``build_exposures`` without the month's checks: of a book, or of whole borrowers of
+    it (a partition, whose loans may all have closed in the month)."""
+    month = _month(as_of)
     end = pd.Period(as_of, freq="M").end_time.normalize()
     repayments = tables["repayments"]
     statements = repayments[month_index(repayments["due_date"]) == month]
-    if statements.empty:
-        raise MonthError(f"{as_of}: the book holds no repayment statement in that month")
     statements = statements[statements["status"].isin(OPEN_STATUSES)]
     statements = statements.sort_values("instalment_no").drop_duplicates("loan_id", keep="last")
     loans = tables["loans"].set_index("loan_id")

@@ -18,10 +18,12 @@ from typing import Any
 
 import pandas as pd
 
+from features.partitioned import Mapper
 from monitoring.io import staged_folder, to_json
 from provisions.allowance import TOTAL_DIMENSIONS, provide, ratios, totals
-from provisions.exposures import build_exposures
+from provisions.exposures import build_exposures, check_month
 from provisions.overlays import propose_overlays
+from provisions.partitioned import provide_by_partition
 from provisions.policy import ProvisionPolicy
 
 
@@ -53,12 +55,21 @@ def compute_run(
     inputs: dict[str, Any],
     performance: Mapping[str, Any] | None = None,
     drift: Mapping[str, Any] | None = None,
+    mapper: Mapper | None = None,
+    n_partitions: int = 1,
 ) -> ProvisionRun:
     """Provide for month ``as_of`` and propose the overlays the monitoring summaries
     (``performance``, ``drift``; either may be None) support; ``inputs`` describes where
-    scores, book and evidence came from."""
-    exposures = build_exposures(tables, scores, as_of, pd_origination, policy.staging)
-    loans = provide(exposures.frame, policy)
+    scores, book and evidence came from. ``mapper``: provide for the loans by borrower
+    partition where it runs them (``provisions.partitioned``); the rest needs the month whole."""
+    if mapper is None:
+        exposures = build_exposures(tables, scores, as_of, pd_origination, policy.staging)
+        loans, left_out = provide(exposures.frame, policy), exposures.left_out
+    else:
+        check_month(tables, scores, as_of)
+        loans, left_out = provide_by_partition(
+            tables, scores, as_of, pd_origination, policy, mapper, n_partitions
+        )
     overlays = propose_overlays(loans, policy, as_of, performance, drift)
     by = {d: totals(loans, d) for d in TOTAL_DIMENSIONS}
     modelled = float(loans["ecl"].sum())
@@ -74,7 +85,7 @@ def compute_run(
         "inputs": inputs,
         "loans": len(loans),
         "left_out": {
-            "count": len(exposures.left_out),
+            "count": len(left_out),
             "why": "statement of the month ends the loan",
         },
         "without_origination_pd": int(loans["pd_origination"].isna().sum()),

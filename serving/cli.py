@@ -174,7 +174,7 @@ def score_portfolio(
     with contextlib.ExitStack() as stack:
         mapper, partitions = None, 1
         if cluster is not None:
-            mapper, partitions = _cluster_mapper(stack, cluster, len(tables["borrowers"]))
+            mapper, partitions = cluster_mapper(stack, cluster, len(tables["borrowers"]))
         for month in months:
             folder = out if len(months) == 1 else out / f"assessment-{month}"
             try:
@@ -195,7 +195,7 @@ def score_portfolio(
             _print_run(result, bundle, verbose=len(months) == 1)
 
 
-def _cluster_mapper(stack: contextlib.ExitStack, cluster: str, borrowers: int) -> tuple[Any, int]:
+def cluster_mapper(stack: contextlib.ExitStack, cluster: str, borrowers: int) -> tuple[Any, int]:
     """A mapper over borrower partitions on the Dask cluster ``cluster`` (closed with
     ``stack``), and the number of partitions for a book of ``borrowers``."""
     import functools
