@@ -38,6 +38,7 @@ from sqlalchemy import (
     Text,
     insert,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -45,6 +46,8 @@ from serving.ledger.engine import WRITE_OPTION, make_engine, parse_url
 
 APPROVED, REJECTED, PROPOSED = "approved", "rejected", "proposed"
 DECISIONS: Final = (APPROVED, REJECTED)
+#: PostgreSQL advisory lock serialising table creation across processes.
+_INIT_LOCK_ID: Final = 0x5245445F50524F56  # "RED_PROV"
 
 metadata = MetaData()
 provision_runs = Table(
@@ -103,7 +106,10 @@ class ProvisionStore:
         self.url = parsed.render_as_string(hide_password=True)
         self._engine = make_engine(parsed)
         try:
-            metadata.create_all(self._engine)
+            with self._engine.begin() as conn:
+                if conn.dialect.name == "postgresql":  # concurrent first uses take turns
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _INIT_LOCK_ID})
+                metadata.create_all(conn, checkfirst=True)
         except SQLAlchemyError as exc:
             raise StoreError(f"provision store {self.url}: cannot open: {_cause(exc)}") from None
 

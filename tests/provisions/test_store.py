@@ -121,3 +121,20 @@ def test_the_booked_allowance_stands_on_the_months_latest_run(store: ProvisionSt
     assert store.approved_total("2025-03") == 45.0
     assert store.approved_total("2025-03", run_id=first_run) == 40.0
     assert store.latest_run_id("2025-04") is None and store.approved_total("2025-04") == 0.0
+
+
+def test_first_uses_at_once_on_a_fresh_postgresql_database_all_open_it(postgres_admin_url):
+    # Replicas or two commands starting together on a new database race to create the tables.
+    try:
+        name, url = create_database(prefix="ews_provisions_race")
+    except ServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            stores = list(pool.map(lambda _: ProvisionStore(url), range(6)))
+        run_id, _ = stores[0].record_run("2025-02", record(), [])
+        assert all(s.run(run_id)["allowance"] == {"modelled": 1_000.0} for s in stores)
+        for s in stores:
+            s.dispose()
+    finally:
+        drop_database(name)
