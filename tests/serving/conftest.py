@@ -159,3 +159,26 @@ def book(served: Served, bundle) -> pd.DataFrame:
     from serving.portfolio import score_book
 
     return score_book(bundle, served.tables, AS_OF_MONTH).frame()
+
+
+# Figures of load runs, shown in the terminal summary ---------------------------------------
+
+
+class _Figures:
+    """Lines shown in the terminal summary (a plugin registered by the fixture below)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.lines:
+            terminalreporter.write_sep("-", "serving load runs")
+            for line in self.lines:
+                terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def figures(request: pytest.FixtureRequest) -> list[str]:
+    plugin = _Figures()
+    request.config.pluginmanager.register(plugin, f"serving-load-figures-{id(plugin)}")
+    return plugin.lines

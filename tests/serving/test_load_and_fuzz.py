@@ -49,26 +49,6 @@ FUZZ_SEED = 20261127
 HTTP_TIMEOUT_S = 120.0
 
 
-class _Figures:
-    """Lines shown in the terminal summary (a plugin registered by the fixture below)."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.lines:
-            terminalreporter.write_sep("-", "serving load and fuzz runs")
-            for line in self.lines:
-                terminalreporter.write_line(line)
-
-
-@pytest.fixture(scope="module")
-def figures(request: pytest.FixtureRequest) -> list[str]:
-    plugin = _Figures()
-    request.config.pluginmanager.register(plugin, f"serving-load-figures-{id(plugin)}")
-    return plugin.lines
-
-
 @pytest.fixture(scope="module")
 def load_env(served: Served, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The served home with a ledger of its own (nothing else writes to it)."""
