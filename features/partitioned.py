@@ -16,6 +16,7 @@ featurises one partition and writes its snapshots as one file of a snapshot fold
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,49 @@ class PartitionFailedError(ValueError):
         self.failed = failed
         shown = ", ".join(f"{f['partition']} ({f['violations']} violations)" for f in failed[:5])
         super().__init__(f"{len(failed)} partition(s) failed validation: {shown}")
+
+
+class PartitionInvalidError(ValueError):
+    """One partition of a partitioned book failed validation; the message names it."""
+
+
+@dataclass(frozen=True)
+class PartitionedBook:
+    """A book stored as a partitioned dataset, read one partition at a time, never whole.
+
+    Commands given such a book (``features.io``, partitioned layout) hand this to the same
+    code that takes in-memory tables: each task reads and validates its own partition.
+    """
+
+    directory: str
+    partitions: tuple[int, ...]
+
+    @classmethod
+    def at(cls, directory: Path | str) -> PartitionedBook | None:
+        """The partitioned book in ``directory``, or None for a book of one file per table."""
+        found = dataset_partitions(directory)
+        return cls(str(directory), tuple(found)) if found else None
+
+    def read(self, partition: int) -> dict[str, pd.DataFrame]:
+        """The validated tables of one partition (whole borrowers)."""
+        from features.validation import PortfolioValidationError, load_validated_portfolio
+
+        try:
+            return load_validated_portfolio(self.directory, partition)
+        except PortfolioValidationError as exc:
+            raise PartitionInvalidError(
+                f"partition {partition} of {self.directory} failed validation "
+                f"({len(exc.report.violations)} violations); run ews-data validate "
+                f"{self.directory}"
+            ) from None
+
+    def span(self) -> dict[str, pd.DataFrame]:
+        """``book_span`` of the whole book."""
+        return book_span(self.directory)
+
+    def column(self, table: str, column: str) -> pd.Series:
+        """One column of a whole table (loan ids, say), without the rest of the book."""
+        return read_table(self.directory, table, columns=[column])[column]
 
 
 def book_span(directory: Path | str) -> dict[str, pd.DataFrame]:

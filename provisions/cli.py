@@ -25,7 +25,14 @@ from rich.console import Console
 from rich.table import Table
 
 from features.cluster import ClusterOption
-from serving.cli import cluster_mapper, load_book, month_list, refuse, serving_settings
+from serving.cli import (
+    book_borrowers,
+    cluster_mapper,
+    month_list,
+    open_book,
+    refuse,
+    serving_settings,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 out = Console()
@@ -125,7 +132,7 @@ def run(
         scored, assessed, scored_path = _scores(scores, month)
         score_source = {"folder": str(scores.resolve()), "sha256": file_digest(scored_path)}
     evidence = {k: _evidence(folder, k) for k, folder in _evidence_folders(drift, performance)}
-    tables = load_book(data)
+    tables = open_book(data)
     settings, store = _store(ledger_url)
     if tracking_uri:
         settings = serving_settings(tracking_uri, ledger_url)
@@ -150,7 +157,7 @@ def run(
     with contextlib.ExitStack() as stack:
         mapper, partitions = None, 1
         if cluster is not None:
-            mapper, partitions = cluster_mapper(stack, cluster, len(tables["borrowers"]))
+            mapper, partitions = cluster_mapper(stack, cluster, book_borrowers(tables))
         result = _compute(
             tables, scored, month, origination, chosen, inputs, evidence, mapper, partitions
         )
@@ -201,7 +208,7 @@ def _scores_from_ledger(
     from datetime import timedelta
 
     month_end = pd.Period(month, freq="M").end_time.date()
-    loan_ids = [str(x) for x in pd.unique(tables["loans"]["loan_id"].astype(str))]
+    loan_ids = [str(x) for x in pd.unique(_loan_ids(tables).astype(str))]
     latest = ledger.latest_grades(month_end + timedelta(days=1), loan_ids=loan_ids)
     latest = latest[pd.to_datetime(latest["as_of"]).dt.date == month_end]
     if latest.empty:
@@ -249,10 +256,27 @@ def _evidence(folder: Path, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
     return summary, {"folder": str(folder.resolve()), "sha256": file_digest(path)}
 
 
+def _loan_ids(book: Any) -> pd.Series:
+    from features.partitioned import PartitionedBook
+
+    if isinstance(book, PartitionedBook):
+        return book.column("loans", "loan_id")
+    return book["loans"]["loan_id"]
+
+
 def _book_digests(data: Path) -> dict[str, str]:
+    """SHA-256 of the book's files: the top-level ones, and every file of a partitioned
+    book's table folders (by path relative to the book)."""
+    from features.io import RAW_TABLES
     from provisions.run import file_digest
 
-    return {p.name: file_digest(p) for p in sorted(data.iterdir()) if p.is_file()}
+    digests = {p.name: file_digest(p) for p in sorted(data.iterdir()) if p.is_file()}
+    for table in RAW_TABLES:
+        if (data / table).is_dir():
+            for path in sorted((data / table).rglob("*")):
+                if path.is_file():
+                    digests[str(path.relative_to(data))] = file_digest(path)
+    return digests
 
 
 def _origination_from_ledger(ledger: Any, scored: pd.DataFrame, month: str) -> dict[str, float]:
@@ -413,7 +437,7 @@ def rerun(
     book = Path(inputs["book"]["folder"])
     if not book.is_dir() or _book_digests(book) != inputs["book"]["sha256"]:
         refuse(f"{book}: the raw book is gone or its files changed since run {run_id}")
-    tables = load_book(book)
+    tables = open_book(book)
     if "folder" in inputs["scores"]:
         scored, _, scored_path = _scores(Path(inputs["scores"]["folder"]), month)
         _same_file(scored_path, inputs["scores"]["sha256"])

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.partitioned import Mapper
+from features.partitioned import Mapper, PartitionedBook, in_process
 from monitoring.io import staged_folder, to_json
 from provisions.allowance import TOTAL_DIMENSIONS, provide, ratios, totals
 from provisions.exposures import build_exposures, check_month
@@ -47,7 +47,7 @@ def file_digest(path: Path) -> str:
 
 
 def compute_run(
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame] | PartitionedBook,
     scores: pd.DataFrame,
     as_of: str,
     pd_origination: Mapping[str, float],
@@ -62,7 +62,12 @@ def compute_run(
     (``performance``, ``drift``; either may be None) support; ``inputs`` describes where
     scores, book and evidence came from. ``mapper``: provide for the loans by borrower
     partition where it runs them (``provisions.partitioned``); the rest needs the month whole."""
-    if mapper is None:
+    if isinstance(tables, PartitionedBook):  # read one partition at a time, never whole
+        check_month(tables.span(), scores, as_of)
+        loans, left_out = provide_by_partition(
+            tables, scores, as_of, pd_origination, policy, mapper or in_process, n_partitions
+        )
+    elif mapper is None:
         exposures = build_exposures(tables, scores, as_of, pd_origination, policy.staging)
         loans, left_out = provide(exposures.frame, policy), exposures.left_out
     else:

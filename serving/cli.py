@@ -69,6 +69,23 @@ def load_book(data: Path) -> dict[str, pd.DataFrame]:
         refuse(f"{data}: {first_line(exc)}")
 
 
+def open_book(data: Path) -> Any:
+    """A partitioned book as it is stored (``features.partitioned.PartitionedBook``, read one
+    partition at a time where it is used), or the validated tables of any other book."""
+    from features.partitioned import PartitionedBook
+
+    return PartitionedBook.at(data) or load_book(data)
+
+
+def book_borrowers(book: Any) -> int:
+    """Borrowers of an open book (tables or partitioned)."""
+    from features.partitioned import PartitionedBook
+
+    if isinstance(book, PartitionedBook):
+        return len(book.column("borrowers", "borrower_id"))
+    return len(book["borrowers"])
+
+
 def serving_settings(tracking_uri: str | None, ledger_url: str | None) -> ServingSettings:
     """Settings with command-line overrides exported, so the server process reads the same
     (``ews-monitor`` opens the same stores through this too)."""
@@ -165,7 +182,7 @@ def score_portfolio(
 
     settings = serving_settings(tracking_uri, ledger_url)
     assert isinstance(settings, ServingSettings)
-    tables = load_book(data)
+    tables = open_book(data)
     try:
         bundle = load_champion(settings)
     except ServingError as exc:
@@ -174,7 +191,7 @@ def score_portfolio(
     with contextlib.ExitStack() as stack:
         mapper, partitions = None, 1
         if cluster is not None:
-            mapper, partitions = cluster_mapper(stack, cluster, len(tables["borrowers"]))
+            mapper, partitions = cluster_mapper(stack, cluster, book_borrowers(tables))
         for month in months:
             folder = out if len(months) == 1 else out / f"assessment-{month}"
             try:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.partitioned import Mapper
+from features.partitioned import Mapper, PartitionedBook, in_process
 from features.partitions import split_by_borrower
 from features.snapshots import build_snapshots, check_as_of_covered, parse_months
 from models.grade_policy import GRADES, GradePolicy
@@ -38,7 +38,7 @@ LOAN_KEY = "loan_pseudonym"
 
 def score_book(
     bundle: ScoringBundle,
-    tables: dict[str, pd.DataFrame],
+    tables: dict[str, pd.DataFrame] | PartitionedBook,
     as_of: str,
     mapper: Mapper | None = None,
     n_partitions: int = 1,
@@ -47,11 +47,18 @@ def score_book(
 
     With ``mapper`` (``features.cluster.map_partitions`` bound to a client) the book is cut
     into ``n_partitions`` borrower partitions, each featurised and scored where the mapper
-    runs it, and the pieces are stacked in the single-machine order: the same scores.
+    runs it, and the pieces are stacked in the single-machine order: the same scores. A
+    ``PartitionedBook`` is scored by its own partitions, each read where it is scored.
     """
     if not MONTH.fullmatch(as_of):
         raise ValueError(f"--as-of must be one month like 2025-06, got {as_of!r}: not a month")
     months = parse_months(as_of)
+    if isinstance(tables, PartitionedBook):
+        check_as_of_covered(tables.span(), months)
+        pieces = (mapper or in_process)(
+            score_stored_partition, list(tables.partitions), tables, bundle, months
+        )
+        return stack_scored(pieces)
     check_as_of_covered(tables, months)
     if mapper is None:
         return score_partition(tables, bundle, months)
@@ -65,6 +72,13 @@ def score_partition(
     """Snapshots and scores of the loans of ``tables`` (a book, or whole borrowers of one)."""
     snapshots = build_snapshots(tables, months, bundle.unifier, with_labels=False)
     return score_snapshots(bundle, snapshots)
+
+
+def score_stored_partition(
+    partition: int, book: PartitionedBook, bundle: ScoringBundle, months: list[int]
+) -> ScoredLoans:
+    """``score_partition`` of one partition of a partitioned book, read here (a task)."""
+    return score_partition(book.read(partition), bundle, months)
 
 
 def stack_scored(pieces: Sequence[ScoredLoans]) -> ScoredLoans:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.io import stage_file
-from features.partitioned import Mapper
+from features.partitioned import Mapper, PartitionedBook
 from serving.answers import ledger_records
 from serving.bundle import ScoringBundle
 from serving.portfolio import migration_matrix, score_book, watchlist, with_previous
@@ -81,7 +81,7 @@ def check_output_folder(out: Path) -> None:
 
 def run_portfolio(
     bundle: ScoringBundle,
-    tables: dict[str, pd.DataFrame],
+    tables: dict[str, pd.DataFrame] | PartitionedBook,
     as_of: str,
     out: Path,
     settings: ServingSettings,
