@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -108,6 +108,18 @@ def partition_folder(partition: int) -> str:
     return f"{PARTITION_PREFIX}{partition:04d}"
 
 
+def partition_rows(directory: Path | str, table: str = "borrowers") -> dict[int, int]:
+    """Rows of ``table`` in each partition of a partitioned book, from the Parquet footers
+    (nothing else read)."""
+    folder = Path(directory) / table
+    return {
+        k: sum(
+            pq.read_metadata(f).num_rows for f in (folder / partition_folder(k)).glob("*.parquet")
+        )
+        for k in dataset_partitions(directory, table)
+    }
+
+
 def dataset_partitions(directory: Path | str, table: str = "borrowers") -> list[int]:
     """The partitions of a partitioned book (those holding ``table`` rows), in order; empty
     for a book of one file per table."""
@@ -122,13 +134,16 @@ def dataset_partitions(directory: Path | str, table: str = "borrowers") -> list[
 
 
 def _read_dataset(
-    folder: Path, partition: int | None, columns: list[str] | None = None
+    folder: Path, partition: int | Sequence[int] | None, columns: list[str] | None = None
 ) -> pa.Table:
-    """A partitioned table's files (all, or one partition's) in path order, as one table."""
+    """A partitioned table's files (all, or some partitions') in path order, as one table."""
     if partition is None:
         files = sorted(folder.glob(f"{PARTITION_PREFIX}*/*.parquet"))
     else:
-        files = sorted((folder / partition_folder(partition)).glob("*.parquet"))
+        wanted = [partition] if isinstance(partition, int) else sorted(partition)
+        files = [
+            f for k in wanted for f in sorted((folder / partition_folder(k)).glob("*.parquet"))
+        ]
     if not files:
         any_file = next(iter(sorted(folder.glob(f"{PARTITION_PREFIX}*/*.parquet"))), None)
         if any_file is None:
@@ -142,12 +157,12 @@ def _read_dataset(
 def read_table(
     directory: Path | str,
     table: str,
-    partition: int | None = None,
+    partition: int | Sequence[int] | None = None,
     columns: list[str] | None = None,
 ) -> pd.DataFrame:
     """Read one raw table from ``directory``, normalised as the module docstring says; of a
-    partitioned book, the whole table or only ``partition``'s rows; of Parquet, only
-    ``columns`` if given (a whole book's dates, without its other columns)."""
+    partitioned book, the whole table or only the rows of ``partition`` (one or several); of
+    Parquet, only ``columns`` if given (a whole book's dates, without its other columns)."""
     path = table_path(Path(directory), table)
     dates = DATE_COLUMNS.get(table, ())
     if partition is not None and not path.is_dir():

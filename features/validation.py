@@ -35,7 +35,7 @@ A rule that odd data makes raise is reported as a ``check_error`` violation, nev
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -133,14 +133,15 @@ class PortfolioValidationError(Exception):
 
 
 def load_validated_portfolio(
-    directory: Path | str, partition: int | None = None
+    directory: Path | str, partition: int | Sequence[int] | None = None
 ) -> dict[str, pd.DataFrame]:
     """Read a portfolio and return its six tables only if the whole contract holds.
 
     The frames returned are the validated ones: string columns ``category``, dates
     ``datetime64[ns]``, a ``RangeIndex``. ``partition``: of a partitioned book, one
-    partition (whole borrowers), validated on its own; every rule but the uniqueness of a key
-    across partitions is about one borrower's rows, and keys carry their borrower.
+    partition or several (whole borrowers), validated on their own; every rule but the
+    uniqueness of a key across partitions is about one borrower's rows, and keys carry their
+    borrower.
 
     Raises
     ------
@@ -169,7 +170,7 @@ def validate_tables(frames: Mapping[str, pd.DataFrame]) -> ValidationReport:
 
 
 def _validate_directory(
-    directory: Path, partition: int | None = None
+    directory: Path, partition: int | Sequence[int] | None = None
 ) -> tuple[ValidationReport, dict[str, pd.DataFrame]]:
     if not directory.is_dir():
         missing = Violation(

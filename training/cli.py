@@ -101,6 +101,15 @@ def fit(
         ),
     ] = None,
     cluster: ClusterOption = None,
+    max_borrowers: Annotated[
+        int | None,
+        typer.Option(
+            min=100,
+            help="Train on at most this many borrowers: of a partitioned book, its first whole "
+            "partitions (a random borrower sample: partitions hash the borrower id), read "
+            "alone; the model then scores the whole book.",
+        ),
+    ] = None,
 ) -> None:
     """Train, evaluate out of time (or out of fold), register as ``challenger``.
 
@@ -122,6 +131,7 @@ def fit(
             "--gates": gates,
             "--n-estimators": n_estimators,
             "--cluster": cluster,
+            "--max-borrowers": max_borrowers,
         }
         given = [name for name, value in portfolio_only.items() if value is not None]
         if given:
@@ -136,7 +146,6 @@ def fit(
     if given:
         _refuse(f"{', '.join(given)} apply to --features-table, not to a portfolio (--data)")
     assert data is not None
-    from features.cli import load_or_exit
     from features.cluster import ClusterError, dask_client
     from features.settings import get_settings
     from training.pipeline import TrainingConfig, train_warning_model
@@ -153,8 +162,8 @@ def fit(
     settings = get_settings()
     uri = resolve_tracking_uri(tracking_uri, settings.home)
     _check_store(uri)  # an unreachable tracking server is found before training, not after
-    tables = load_or_exit(data)
-    oracle = _ground_truth(data)
+    tables, sample = _training_book(data, max_borrowers)
+    oracle = _ground_truth(data, sample)
     try:
         overrides = {} if n_estimators is None else {"n_estimators": n_estimators}
         config = TrainingConfig.for_book(tables, random_state=seed, n_jobs=n_jobs, **overrides)
@@ -397,15 +406,61 @@ def _promote(
         raise typer.Exit(4)
 
 
-def _ground_truth(data: Path) -> pd.DataFrame | None:
-    """The simulator's oracles when ``data`` is a simulated book (never read by the model)."""
+def _training_book(data: Path, max_borrowers: int | None) -> tuple[dict, list[int] | None]:
+    """The validated tables training reads, and the partitions they are of (None: all).
+
+    A partitioned book under ``--max-borrowers`` is read partition by partition until the next
+    would pass the bound (at least one); any book larger than the bound otherwise is refused.
+    """
+    from features.cli import load_or_exit
+    from features.io import partition_rows
+    from features.validation import PortfolioValidationError, load_validated_portfolio
+
+    counts = partition_rows(data)
+    if max_borrowers is None or (counts and sum(counts.values()) <= max_borrowers):
+        return load_or_exit(data), None
+    if not counts:
+        tables = load_or_exit(data)
+        if len(tables["borrowers"]) > max_borrowers:
+            _refuse(
+                f"--max-borrowers {max_borrowers:,}: {data} holds "
+                f"{len(tables['borrowers']):,} borrowers in one file per table; write it as "
+                "a partitioned book (ews-data simulate --partitions, or the same layout) to "
+                "train on a sample of it"
+            )
+        return tables, None
+    chosen: list[int] = []
+    total = 0
+    for partition, borrowers in counts.items():
+        if chosen and total + borrowers > max_borrowers:
+            break
+        chosen.append(partition)
+        total += borrowers
+    err.print(
+        f"training on {total:,} of {sum(counts.values()):,} borrowers: partitions "
+        f"{chosen[0]}..{chosen[-1]} of {len(counts)}",
+        soft_wrap=True,
+    )
+    try:
+        return load_validated_portfolio(data, chosen), chosen
+    except PortfolioValidationError as exc:
+        _refuse(
+            f"{data} partitions {chosen[0]}..{chosen[-1]} failed validation "
+            f"({len(exc.report.violations)} violations); run ews-data validate {data}",
+            1,
+        )
+
+
+def _ground_truth(data: Path, partitions: list[int] | None = None) -> pd.DataFrame | None:
+    """The simulator's oracles when ``data`` is a simulated book (never read by the model),
+    of the loans of ``partitions`` when training reads only those."""
     from features.io import TableReadError
     from features.simulator.report import TRUTH_DIR, read_ground_truth
 
     if not (data / TRUTH_DIR).is_dir():
         return None
     try:
-        return read_ground_truth(data)
+        return read_ground_truth(data, partitions)
     except TableReadError as exc:
         err.print(f"[yellow]note:[/yellow] no oracle comparison: {escape(str(exc))}")
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,7 @@ def _at_least(frame: pd.DataFrame, prefix: str, out_prefix: str) -> dict[str, np
     return {f"{out_prefix}{k}": tail[:, k] for k in (1, 2, 3)}
 
 
-def read_ground_truth(folder: Path | str) -> pd.DataFrame:
+def read_ground_truth(folder: Path | str, partitions: Sequence[int] | None = None) -> pd.DataFrame:
     """Both oracles' ``P(S>=1)``, ``P(S>=2)``, ``P(S>=3)`` for every open loan-month of a book.
 
     ``folder`` is the simulated book (the one holding ``manifest.json``). Returns one row per
@@ -146,11 +146,12 @@ def read_ground_truth(folder: Path | str) -> pd.DataFrame:
     TableReadError
         If a truth table is missing, as in books simulated before the point-in-time oracle
         existed: simulate them again.
+
+    ``partitions``: of a partitioned book, only these partitions' loans.
     """
     directory = Path(folder) / TRUTH_DIR
-    return ground_truth_frame(
-        {name: read_table(directory, name) for name in (PATH_ORACLE_TABLE, POINT_IN_TIME_TABLE)}
-    )
+    names = (PATH_ORACLE_TABLE, POINT_IN_TIME_TABLE)
+    return ground_truth_frame({name: read_table(directory, name, partitions) for name in names})
 
 
 def ground_truth_frame(truth: dict[str, pd.DataFrame]) -> pd.DataFrame:

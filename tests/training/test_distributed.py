@@ -90,3 +90,27 @@ def test_an_unreachable_scheduler_stops_training_with_exit_3(tmp_path, monkeypat
     get_settings.cache_clear()
     assert ran.exit_code == 3, ran.output
     assert "cannot reach the Dask scheduler" in ran.output
+
+
+def test_a_partitioned_book_trains_on_a_sample_of_whole_partitions(tmp_path, monkeypatch):
+    monkeypatch.setenv("EWS_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    folder = tmp_path / "book"
+    made = runner.invoke(
+        data_app, ["simulate", "-n", "4000", "-m", "36", "--partitions", "8", "--out", str(folder)]
+    )
+    assert made.exit_code == 0, made.output
+    fitted = runner.invoke(
+        app, ["fit", "--data", str(folder), "--n-estimators", "20", "--max-borrowers", "2600"]
+    )
+    assert fitted.exit_code == 0, fitted.output
+    assert "of 4,000 borrowers: partitions 0.." in fitted.output
+    assert "registered as challenger" in fitted.output
+    flat = tmp_path / "flat"
+    assert (
+        runner.invoke(data_app, ["simulate", "-n", "400", "-m", "36", "--out", str(flat)]).exit_code
+        == 0
+    )
+    refused = runner.invoke(app, ["fit", "--data", str(flat), "--max-borrowers", "200"])
+    get_settings.cache_clear()
+    assert refused.exit_code == 2 and "write it as a partitioned book" in refused.output
