@@ -23,8 +23,11 @@ def borrower_partition(borrower_ids: pd.Series | np.ndarray, n_partitions: int) 
     """Partition number (0..n_partitions-1) of each borrower id."""
     if n_partitions < 1:
         raise ValueError(f"n_partitions must be at least 1, got {n_partitions}")
-    ids = np.asarray(pd.Series(borrower_ids).astype(str).to_numpy(), dtype=object)
-    return (pd.util.hash_array(ids) % np.uint64(n_partitions)).astype(np.int64)
+    # Each distinct id is hashed once (a signal table repeats its borrower every month).
+    codes, uniques = pd.factorize(pd.Series(borrower_ids), use_na_sentinel=False)
+    ids = np.asarray(pd.Index(uniques).astype(str), dtype=object)
+    of_unique = (pd.util.hash_array(ids) % np.uint64(n_partitions)).astype(np.int64)
+    return of_unique[codes]
 
 
 def row_partitions(
@@ -40,9 +43,11 @@ def row_partitions(
     for name, frame in frames.items():
         if BORROWER_KEY in frame.columns:
             parts[name] = borrower_partition(frame[BORROWER_KEY], n_partitions)
-        else:
-            keys = frame["loan_id"].astype(str).to_numpy()
-            parts[name] = loan_part.reindex(keys).fillna(-1).to_numpy().astype(np.int64)
+        else:  # each distinct loan looked up once
+            codes, uniques = pd.factorize(frame["loan_id"], use_na_sentinel=False)
+            keys = pd.Index(uniques).astype(str)
+            of_unique = loan_part.reindex(keys).fillna(-1).to_numpy().astype(np.int64)
+            parts[name] = of_unique[codes]
     return parts
 
 
