@@ -114,12 +114,24 @@ def map_partitions(
         disable=console is None,
         transient=True,
     )
+    index = {future.key: i for i, future in enumerate(futures)}
+    results: list[Any] = [None] * len(futures)
+    failures: dict[int, BaseException] = {}
     with progress:
         task = progress.add_task(description, total=len(futures))
-        for _ in as_completed(futures):
+        for future in as_completed(futures):
+            # each result leaves the workers as it comes: they never hold the whole book's
+            i = index[future.key]
+            if future.status == "error":
+                failures[i] = future.exception()
+            else:
+                results[i] = future.result()
+            future.release()
             progress.advance(task)
-    # in partition order: a failure names the first failing partition, whichever ended first
-    return [future.result() for future in futures]
+    del futures
+    if failures:  # in partition order: the first failing partition, whichever ended first
+        raise failures[min(failures)]
+    return results
 
 
 def _heavy(value: Any) -> bool:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from models.inputs import to_model_input
 from monitoring.frames import AS_OF, LOAN_KEY
-from serving.ledger import WarningLedger
+from serving.ledger import SCORED_KEY_COLUMNS, WarningLedger
 
 SOURCE = "portfolio"
 
@@ -50,7 +50,7 @@ def read_ledger_months(
     """
     frames = []
     for month, end in zip(months, month_ends(months), strict=True):
-        records = ledger.read(as_of=end, source=source)
+        records = ledger.read_scored(as_of=end, source=source)  # ordered by id
         if records.empty:
             raise CurrentDataError(
                 f"the ledger {ledger.url} holds no {source} records for {month}: run "
@@ -64,13 +64,15 @@ def read_ledger_months(
                 f"{model_version} whose reference this run uses: monitor with that version's "
                 "reference (--model-version) or score the month with the champion"
             )
-        latest = ours.sort_values("id").drop_duplicates("loan_pseudonym", keep="last")
+        del records
+        latest = ours.drop_duplicates("loan_pseudonym", keep="last")
         frames.append(_scored_frame(latest.reset_index(drop=True)))
     return pd.concat(frames, ignore_index=True)
 
 
 def _scored_frame(records: pd.DataFrame) -> pd.DataFrame:
-    features = to_model_input(pd.DataFrame.from_records(list(records["features"])))
+    """``ledger.read_scored`` rows as a scored frame: keys, probabilities, grade, inputs."""
+    features = to_model_input(records.drop(columns=list(SCORED_KEY_COLUMNS)))
     keys = pd.DataFrame(
         {
             AS_OF: pd.to_datetime(records["as_of"]).to_numpy(),

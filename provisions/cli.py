@@ -209,14 +209,15 @@ def _scores_from_ledger(
 
     month_end = pd.Period(month, freq="M").end_time.date()
     loan_ids = [str(x) for x in pd.unique(_loan_ids(tables).astype(str))]
-    latest = ledger.latest_grades(month_end + timedelta(days=1), loan_ids=loan_ids)
-    latest = latest[pd.to_datetime(latest["as_of"]).dt.date == month_end]
+    by_key = {ledger.pseudonym_of_loan(loan): loan for loan in loan_ids}
+    # the whole month, then the book's loans: one query, not one per chunk of a million ids
+    latest = ledger.latest_grades(month_end + timedelta(days=1), as_of=month_end)
+    latest = latest[latest["loan_pseudonym"].isin(by_key)]
     if latest.empty:
         refuse(
             f"{month}: the ledger ({url}) holds no portfolio scores of the month; run "
             f"ews-serve score-portfolio --as-of {month}, or pass --scores"
         )
-    by_key = {ledger.pseudonym_of_loan(loan): loan for loan in loan_ids}
     scored = (
         pd.DataFrame(
             {
@@ -282,7 +283,7 @@ def _book_digests(data: Path) -> dict[str, str]:
 def _origination_from_ledger(ledger: Any, scored: pd.DataFrame, month: str) -> dict[str, float]:
     """Each loan's first score the ledger holds up to the month end (its origination PD)."""
     month_end = pd.Period(month, freq="M").end_time.date()
-    first = ledger.first_scores(month_end, loan_ids=list(scored["loan_id"].astype(str)))
+    first = ledger.first_scores(month_end)  # every loan's, then the scored ones: one query
     by_key = dict(zip(first["loan_pseudonym"], first["pd_12m"], strict=True))
     return {
         str(loan): by_key[key]

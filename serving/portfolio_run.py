@@ -53,6 +53,10 @@ def previous_run(latest: pd.DataFrame) -> pd.DataFrame:
     return latest[latest["as_of"] == latest["as_of"].max()].reset_index(drop=True)
 
 
+#: Loans turned into ledger records at a time: a province-scale month (a million loans) as
+#: records at once would take gigabytes; the ledger still commits the run in one transaction.
+RECORD_BATCH = 20_000
+
 #: The files of a run, in the order they are written.
 RUN_FILES = (
     *("scored_book.parquet", "model_inputs.parquet"),
@@ -123,16 +127,22 @@ def run_portfolio(
         }
         for name in RUN_FILES:  # every file is written before anything is recorded
             staged[name] = stage_file(out / name, writers[name])
-        records = ledger_records(
-            scored,
-            bundle,
-            request_id,
-            "portfolio",
-            datetime.now(UTC),
-            [month_end] * len(scored),
-            [[] for _ in range(len(scored))],
+        scored_at = datetime.now(UTC)
+        ledger.record_batches(  # one transaction, records made a batch at a time
+            ledger_records(
+                part,
+                bundle,
+                request_id,
+                "portfolio",
+                scored_at,
+                [month_end] * len(part),
+                [[] for _ in range(len(part))],
+            )
+            for part in (
+                scored.rows(start, start + RECORD_BATCH)
+                for start in range(0, len(scored), RECORD_BATCH)
+            )
         )
-        ledger.record(records)
     except BaseException:
         for path in staged.values():
             path.unlink(missing_ok=True)

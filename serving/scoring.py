@@ -65,6 +65,25 @@ class ScoredLoans(Scores):
             reasons_zh=[" | ".join(r.text_zh for r in rs) for rs in self.reasons],
         )
 
+    def rows(self, start: int, stop: int) -> ScoredLoans:
+        """Loans ``start`` to ``stop`` (positions) as their own ``ScoredLoans``: a large run
+        turns its loans into ledger records a batch at a time."""
+
+        def frame(values: pd.DataFrame) -> pd.DataFrame:
+            return values.iloc[start:stop].reset_index(drop=True)
+
+        return ScoredLoans(
+            proba=frame(self.proba),
+            grades=self.grades.iloc[start:stop].reset_index(drop=True),
+            dpd=self.dpd[start:stop],
+            stages=self.stages[start:stop],
+            stage_basis=self.stage_basis[start:stop],
+            stage_basis_zh=self.stage_basis_zh[start:stop],
+            reasons=self.reasons[start:stop],
+            keys=frame(self.keys),
+            inputs=frame(self.inputs),
+        )
+
     @cached_property
     def reason_records(self) -> list[list[dict[str, Any]]]:
         """Each loan's reasons as the ledger stores and the answer shows them (made once: both

@@ -65,6 +65,7 @@ from serving.ledger.schema import (
     OLDER_SCHEMAS,
     READ_COLUMNS,
     SCHEMA_VERSION,
+    SCORED_KEY_COLUMNS,
     SOURCES,
     STAGES,
     TABLE_COLUMNS,
@@ -77,6 +78,7 @@ from serving.ledger.store import WarningLedger
 
 __all__ = [
     "FEATURE_KEY_COLUMNS",
+    "SCORED_KEY_COLUMNS",
     "IN_CHUNK",
     "LATEST_COLUMNS",
     "LOAN_DOMAIN",

@@ -153,6 +153,11 @@ OBJECT_COLUMNS: Final = tuple(
 )
 #: Leading columns of ``WarningLedger.read_features``; the features follow.
 FEATURE_KEY_COLUMNS: Final = ("loan_pseudonym", "as_of", "scored_at", "model_version")
+#: Leading columns of ``WarningLedger.read_scored``; the features follow.
+SCORED_KEY_COLUMNS: Final = (
+    *FEATURE_KEY_COLUMNS,
+    *("request_id", "source", "p_s1", "p_s2", "p_s3", "grade"),
+)
 #: Columns of ``WarningLedger.latest_grades``, in order.
 LATEST_COLUMNS: Final = (
     "loan_pseudonym",

@@ -21,7 +21,7 @@ import contextlib
 import hmac
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -43,6 +43,7 @@ from serving.ledger.schema import (
     OLDER_SCHEMAS,
     READ_COLUMNS,
     SCHEMA_VERSION,
+    SCORED_KEY_COLUMNS,
     TABLE_COLUMNS,
     ledger_meta,
     metadata,
@@ -52,6 +53,8 @@ from serving.ledger.schema import (
 logger = logging.getLogger(__name__)
 
 #: PostgreSQL advisory lock serialising table creation across processes.
+#: Rows fetched at a time by the reads that stream (``read_scored``, ``read_features``).
+READ_BATCH: Final = 20_000
 _INIT_LOCK_ID: Final = 0x5245445F4C444752  # "RED_LDGR"
 
 
@@ -137,19 +140,47 @@ class WarningLedger:
         LedgerError
             If the database fails. Nothing is written.
         """
-        rows = table_rows(records, self._key)
+        rows = table_rows(records, self._key)  # checked before the database is touched
         if not rows:
             return 0
+        return self._insert([rows])
+
+    def record_batches(self, batches: Iterable[Sequence[WarningRecord]]) -> int:
+        """Write several batches of records in one transaction: all of them or none.
+
+        What :meth:`record` does for a run too large to hold as records at once (a
+        province-scale monthly assessment): each batch is made, checked and inserted in turn,
+        so memory holds one batch, and the transaction commits only after the last. Same
+        errors as :meth:`record`; a record's index counts from its batch's start, and a
+        ``(request_id, loan_id, as_of)`` repeated across batches is refused by the database
+        as a duplicate batch.
+        """
+        return self._insert(table_rows(records, self._key) for records in batches)
+
+    def _insert(self, row_batches: Iterable[list[dict[str, Any]]]) -> int:
+        """Insert table rows batch by batch in one write transaction."""
         engine = self._ready_engine()
+        written = 0
+        rows: list[dict[str, Any]] = []
         try:
             with self._write(engine) as conn:
-                conn.execute(warning_ledger.insert(), rows)
+                for rows in row_batches:
+                    if rows:
+                        conn.execute(warning_ledger.insert(), rows)
+                        written += len(rows)
         except IntegrityError as exc:
-            raise self._duplicate_error(engine, rows, exc) from None
+            error = self._duplicate_error(engine, rows, exc)
+            if written and not isinstance(error, DuplicateBatchError):  # none held before
+                raise ValueError(
+                    f"a record repeats the request_id, loan and as_of of an earlier batch of "
+                    f"the same write ({first_line(exc.orig or exc)}); nothing was written"
+                ) from None
+            raise error from None
         except SQLAlchemyError as exc:
-            raise self._error(f"writing {len(rows)} records", exc) from None
-        logger.debug("ledger: %d records written (request ids %s)", len(rows), _ids(rows))
-        return len(rows)
+            raise self._error(f"writing {written + len(rows)} records", exc) from None
+        if written:
+            logger.debug("ledger: %d records written (request ids %s)", written, _ids(rows))
+        return written
 
     # ----------------------------------------------------------------- reading
 
@@ -194,25 +225,53 @@ class WarningLedger:
         union of the feature names in first-seen order (a feature a record lacks is missing);
         rows ordered by ``id``. Missing numeric values are NaN.
         """
+        return self._expanded(FEATURE_KEY_COLUMNS, query, filters, "reading features")
+
+    def read_scored(self, query: LedgerQuery | None = None, /, **filters: Any) -> pd.DataFrame:
+        """The recorded scores and model inputs of the query: what drift monitoring compares
+        with its reference. Columns ``SCORED_KEY_COLUMNS`` then the features, as in
+        :meth:`read_features`; rows ordered by ``id``.
+
+        Read in batches, each turned into columns before the next is fetched, so a month of
+        a province-scale book (a million records) costs its frame, not its records as Python
+        objects, which :meth:`read` would.
+        """
+        return self._expanded(SCORED_KEY_COLUMNS, query, filters, "reading scores")
+
+    def _expanded(
+        self,
+        key_columns: Sequence[str],
+        query: LedgerQuery | None,
+        filters: dict[str, Any],
+        doing: str,
+    ) -> pd.DataFrame:
+        """``key_columns`` and the features expanded to columns, batch by batch."""
         where = self._conditions(LedgerQuery.of(query, **filters))
-        wanted = (warning_ledger.c.id, *(warning_ledger.c[n] for n in FEATURE_KEY_COLUMNS))
-        rows = self._select(
-            lambda clauses: (
-                select(*wanted, warning_ledger.c.features)
-                .where(*clauses)
-                .order_by(warning_ledger.c.id)
-            ),
-            where,
-            "reading features",
+        t = warning_ledger
+        wanted = (t.c.id, *(t.c[n] for n in key_columns), t.c.features)
+
+        def batches(rows: Iterable[Sequence[Any]]) -> Iterator[pd.DataFrame]:
+            for part in rows:
+                keys = pd.DataFrame([row[:-1] for row in part], columns=["id", *key_columns])
+                values = pd.DataFrame([row[-1] for row in part], index=keys.index)
+                yield pd.concat([keys, values], axis=1)
+
+        frames = list(
+            batches(
+                self._stream(
+                    lambda clauses: select(*wanted).where(*clauses).order_by(t.c.id), where, doing
+                )
+            )
         )
+        if not frames:
+            return _typed(pd.DataFrame(columns=list(key_columns)))
+        frame = pd.concat(frames, ignore_index=True).infer_objects()  # a None-only batch
         if where.chunked:
-            rows.sort(key=lambda row: row[0])
-        keys = _typed(pd.DataFrame([row[1:-1] for row in rows], columns=list(FEATURE_KEY_COLUMNS)))
-        values = pd.DataFrame([row[-1] for row in rows], index=keys.index)
-        clash = sorted(set(values.columns) & set(FEATURE_KEY_COLUMNS))
+            frame = frame.sort_values("id", kind="stable", ignore_index=True)
+        clash = sorted(set(frame.columns[len(key_columns) + 1 :]) & {"id", *key_columns})
         if clash:
             raise LedgerError(f"ledger {self.url}: feature names {clash} clash with key columns")
-        return pd.concat([keys, values], axis=1)
+        return _typed(frame).drop(columns="id")
 
     def count(self, query: LedgerQuery | None = None, /, **filters: Any) -> int:
         """How many records match the query of :meth:`read`."""
@@ -230,6 +289,7 @@ class WarningLedger:
         *,
         source: str | None = "portfolio",
         loan_ids: Sequence[str] | None = None,
+        as_of: date | None = None,
     ) -> pd.DataFrame:
         """Each loan's latest assessment strictly before ``before``: the previous month's grade.
 
@@ -240,7 +300,10 @@ class WarningLedger:
         source : str or None
             Only this source (default the monthly portfolio run); ``None`` for any.
         loan_ids : sequence of str, optional
-            Only these loans (clear ids, matched by pseudonym).
+            Only these loans (clear ids, matched by pseudonym). For most of a large book,
+            read without and pick the loans out: the ids go to the database in chunks.
+        as_of : date, optional
+            Only records of this as-of date (each loan's latest assessment of one month).
 
         Returns
         -------
@@ -255,7 +318,7 @@ class WarningLedger:
         return self._one_per_loan(
             t.c.as_of < before,
             (t.c.as_of.desc(), t.c.scored_at.desc(), t.c.id.desc()),
-            LedgerQuery(loan_ids=loan_ids, source=source),
+            LedgerQuery(loan_ids=loan_ids, source=source, as_of=as_of),
             "reading latest grades",
         )
 
@@ -430,6 +493,23 @@ class WarningLedger:
         except SQLAlchemyError as exc:
             raise self._error(doing, exc) from None
         return rows
+
+    def _stream(
+        self,
+        query: Callable[[list[ColumnElement[bool]]], Any],
+        where: Conditions,
+        doing: str,
+    ) -> Iterator[list[Sequence[Any]]]:
+        """The rows of ``query`` in batches of ``READ_BATCH``, fetched as they are used."""
+        engine = self._ready_engine()
+        try:
+            with engine.connect() as conn:
+                streaming = conn.execution_options(stream_results=True, yield_per=READ_BATCH)
+                for clauses in where.clauses():
+                    for part in streaming.execute(query(clauses)).partitions():
+                        yield list(part)
+        except SQLAlchemyError as exc:
+            raise self._error(doing, exc) from None
 
     def _duplicate_error(
         self, engine: Engine, rows: list[dict[str, Any]], exc: IntegrityError

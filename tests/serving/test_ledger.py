@@ -26,6 +26,7 @@ from serving.ledger import (
     LATEST_COLUMNS,
     LOAN_DOMAIN,
     READ_COLUMNS,
+    SCORED_KEY_COLUMNS,
     TABLE_COLUMNS,
     DuplicateBatchError,
     LedgerError,
@@ -522,6 +523,76 @@ def test_read_features_expands_columns(sqlite_ledger: WarningLedger) -> None:
     assert frame["dpd"][0] == 3.0 and np.isnan(frame.loc[0, "new"])
     assert frame["area"].tolist() == ["north", None]
     assert str(frame["scored_at"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_batches_commit_together_or_not_at_all(any_ledger: WarningLedger) -> None:
+    """``record_batches`` (a large portfolio run) is one transaction however many batches:
+    a bad record or a duplicate in a later batch leaves nothing of the earlier ones."""
+    first = [make_record(f"L{i:07d}") for i in range(3)]
+    bad = [make_record("L0000010"), make_record("L0000011", grade="purple")]
+    with pytest.raises(ValueError, match="record 1"):
+        any_ledger.record_batches(iter([first, bad]))
+    assert any_ledger.count() == 0
+    with pytest.raises(ValueError, match="earlier batch"):  # a loan again in a later batch
+        any_ledger.record_batches([first, [make_record("L0000001")]])
+    assert any_ledger.count() == 0
+    second = [make_record(f"L{i:07d}") for i in range(3, 5)]
+    assert any_ledger.record_batches([first, [], second]) == 5
+    assert any_ledger.read()["loan_pseudonym"].tolist() == [P(f"L{i:07d}") for i in range(5)]
+    with pytest.raises(DuplicateBatchError):  # a retried run: held already, nothing more
+        any_ledger.record_batches([[make_record("L0000009")], first])
+    assert any_ledger.count() == 5
+
+
+def test_read_scored_streams_the_same_frame(
+    any_ledger: WarningLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in batches (here 2 rows), the scored frame is the one-batch frame: the same
+    rows in id order, the same columns in first-seen order, and a feature that is null
+    throughout one batch still a float column."""
+    import serving.ledger.store as store
+
+    features = [
+        {"dpd": None, "area": None},
+        {"dpd": None, "area": "north"},
+        {"dpd": 4.0, "area": "south", "sales": 1.5},
+        {"dpd": 0.0, "area": None},
+        {"dpd": 2.0, "area": "east"},
+    ]
+    any_ledger.record(
+        [
+            make_record(f"L{i:07d}", features=f, p_s3=0.01 * (i + 1), grade="blue")
+            for i, f in enumerate(features)
+        ]
+    )
+    whole = any_ledger.read_scored(as_of=JAN)
+    monkeypatch.setattr(store, "READ_BATCH", 2)
+    streamed = any_ledger.read_scored(as_of=JAN)
+    pd.testing.assert_frame_equal(streamed, whole)
+    assert list(whole.columns) == [*SCORED_KEY_COLUMNS, "dpd", "area", "sales"]
+    assert whole["dpd"].dtype == np.float64 and np.isnan(whole["dpd"][:2]).all()
+    assert whole["p_s3"].tolist() == pytest.approx([0.01, 0.02, 0.03, 0.04, 0.05])
+    records = any_ledger.read(as_of=JAN)
+    assert whole["loan_pseudonym"].tolist() == records["loan_pseudonym"].tolist()
+    assert whole["grade"].tolist() == ["blue"] * 5
+    features_only = any_ledger.read_features(as_of=JAN)
+    pd.testing.assert_frame_equal(
+        features_only, whole.drop(columns=["request_id", "source", "p_s1", "p_s2", "p_s3", "grade"])
+    )
+    assert any_ledger.read_scored(as_of=FEB).empty
+
+
+def test_latest_grades_of_one_month(any_ledger: WarningLedger) -> None:
+    """``as_of`` keeps one month's records: a loan's latest of that month, not its latest."""
+    any_ledger.record([make_record("L0000001", grade="blue"), make_record("L0000002")])
+    any_ledger.record([make_record("L0000001", request_id="req-2", as_of=FEB, grade="red")])
+    latest = any_ledger.latest_grades(MAR, as_of=JAN)
+    assert latest[["loan_pseudonym", "grade"]].values.tolist() == sorted(
+        [[P("L0000001"), "blue"], [P("L0000002"), "yellow"]]
+    )
+    assert any_ledger.latest_grades(MAR)["grade"].tolist() == sorted(
+        ["red", "yellow"], key=lambda g: {"red": P("L0000001"), "yellow": P("L0000002")}[g]
+    )
 
 
 # --------------------------------------------------------------------------- concurrency
