@@ -352,9 +352,7 @@ def _features_of_partitioned_book(
 ) -> None:
     """Snapshots of a partitioned book into a folder, one file per partition, each partition
     read, validated and featurised on its own (on the cluster if given)."""
-    import functools
-
-    from features.cluster import ClusterError, dask_client, map_partitions
+    from features.cluster import ClusterError, dask_client, partition_mapper
     from features.io import read_table
     from features.partitioned import PartitionFailedError, in_process, snapshot_partitioned_book
     from features.party_index import fit_party_index
@@ -369,9 +367,7 @@ def _features_of_partitioned_book(
             mapper: Any = in_process
             if cluster is not None:
                 client = stack.enter_context(dask_client(cluster, err))
-                mapper = functools.partial(
-                    map_partitions, client, description="snapshots by partition", console=err
-                )
+                mapper = partition_mapper(client, "snapshots by partition", err)
             done = snapshot_partitioned_book(
                 data, months, unifier, out, horizon=horizon, mapper=mapper
             )
@@ -400,9 +396,7 @@ def _snapshots_partitioned(
     tables: dict, months: list[int], unifier: Any, horizon: int, cluster: str | None, n: int | None
 ) -> Any:
     """Snapshots by borrower partition: on the Dask cluster ``cluster``, or in this process."""
-    import functools
-
-    from features.cluster import ClusterError, dask_client, map_partitions
+    from features.cluster import ClusterError, dask_client, partition_mapper, worker_count
     from features.partitioned import build_snapshots_partitioned, default_partitions, in_process
 
     borrowers = len(tables["borrowers"])
@@ -412,13 +406,9 @@ def _snapshots_partitioned(
         )
     try:
         with dask_client(cluster, err) as client:
-            workers = len(client.scheduler_info().get("workers", {}))
-            count = n or default_partitions(borrowers, workers)
-            mapper = functools.partial(
-                map_partitions,
-                client,
-                description=f"snapshots of {borrowers:,} borrowers in {count} partitions",
-                console=err,
+            count = n or default_partitions(borrowers, worker_count(client))
+            mapper = partition_mapper(
+                client, f"snapshots of {borrowers:,} borrowers in {count} partitions", err
             )
             return build_snapshots_partitioned(
                 tables, months, unifier, horizon=horizon, n_partitions=count, mapper=mapper

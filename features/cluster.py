@@ -13,6 +13,7 @@ memory shared between them. Anything else is the address of a running scheduler
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -71,7 +72,7 @@ def dask_client(spec: str, console: Console | None = None) -> Iterator[Any]:
         raise ClusterError(f"cannot reach the Dask scheduler at {spec}: {exc}") from None
     try:
         if console is not None:
-            workers = len(client.scheduler_info().get("workers", {}))
+            workers = worker_count(client)
             where = "a local cluster" if cluster is not None else spec
             console.print(f"Dask: {workers} worker(s) on {where}", soft_wrap=True)
             link = getattr(client, "dashboard_link", None)
@@ -82,6 +83,19 @@ def dask_client(spec: str, console: Console | None = None) -> Iterator[Any]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def worker_count(client: Any) -> int:
+    """Workers connected to ``client``'s scheduler now."""
+    return len(client.scheduler_info().get("workers", {}))
+
+
+def partition_mapper(
+    client: Any, description: str, console: Console | None = None
+) -> Callable[..., list[Any]]:
+    """:func:`map_partitions` bound to ``client`` with its progress line: the ``mapper`` the
+    single-machine functions take (``features.partitioned.Mapper``) to run on the cluster."""
+    return functools.partial(map_partitions, client, description=description, console=console)
 
 
 def map_partitions(

@@ -225,9 +225,7 @@ def _drift_on_cluster(
     publish: Any,
 ) -> Any:
     """The drift run with one Dask task per month, each reading its own month."""
-    import functools
-
-    from features.cluster import ClusterError, dask_client, map_partitions
+    from features.cluster import ClusterError, dask_client, partition_mapper
     from monitoring.current import CurrentDataError, FolderMonthReader, LedgerMonthReader
     from monitoring.drift_run import run_drift_by_month
     from serving.ledger import LedgerError
@@ -246,9 +244,7 @@ def _drift_on_cluster(
         source = "ledger " + url
     try:
         with dask_client(cluster, err) as client:
-            mapper = functools.partial(
-                map_partitions, client, description="drift by month", console=err
-            )
+            mapper = partition_mapper(client, "drift by month", err)
             return run_drift_by_month(
                 reference,
                 reader,

@@ -157,7 +157,9 @@ def run(
     with contextlib.ExitStack() as stack:
         mapper, partitions = None, 1
         if cluster is not None:
-            mapper, partitions = cluster_mapper(stack, cluster, book_borrowers(tables))
+            mapper, partitions = cluster_mapper(
+                stack, cluster, book_borrowers(tables), "provisions by partition"
+            )
         result = _compute(
             tables, scored, month, origination, chosen, inputs, evidence, mapper, partitions
         )

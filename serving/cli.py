@@ -212,23 +212,23 @@ def score_portfolio(
             _print_run(result, bundle, verbose=len(months) == 1)
 
 
-def cluster_mapper(stack: contextlib.ExitStack, cluster: str, borrowers: int) -> tuple[Any, int]:
+def cluster_mapper(
+    stack: contextlib.ExitStack,
+    cluster: str,
+    borrowers: int,
+    description: str = "scoring by partition",
+) -> tuple[Any, int]:
     """A mapper over borrower partitions on the Dask cluster ``cluster`` (closed with
     ``stack``), and the number of partitions for a book of ``borrowers``."""
-    import functools
-
-    from features.cluster import ClusterError, dask_client, map_partitions
+    from features.cluster import ClusterError, dask_client, partition_mapper, worker_count
     from features.partitioned import default_partitions
 
     try:
         client = stack.enter_context(dask_client(cluster, err))
     except ClusterError as exc:
         refuse(str(exc), 3)
-    workers = len(client.scheduler_info().get("workers", {}))
-    mapper = functools.partial(
-        map_partitions, client, description="scoring by partition", console=err
-    )
-    return mapper, default_partitions(borrowers, workers)
+    mapper = partition_mapper(client, description, err)
+    return mapper, default_partitions(borrowers, worker_count(client))
 
 
 def month_list(as_of: str) -> list[str]:

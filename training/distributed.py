@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.cluster import map_partitions
+from features.cluster import partition_mapper, worker_count
 from features.partitioned import default_partitions
 from models.graded import GradedWarningClassifier
 from training.pipeline import Compute, TreeFitter
@@ -49,7 +49,7 @@ def fit_graded_on_dask(
     X = estimator._prepare(X, reset=True).reset_index(drop=True)
     codes = estimator._fit_classes(X, y)
     columns = list(X.columns)
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    workers = max(1, worker_count(client))
     parts = n_partitions or workers
     rows = dd.from_pandas(X, npartitions=parts, sort=True)
     rows = client.persist(rows)
@@ -68,12 +68,10 @@ def fit_graded_on_dask(
 
 def on_cluster(client: Any, n_borrowers: int) -> Compute:
     """The ``Compute`` of a retraining on ``client``'s cluster."""
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    workers = max(1, worker_count(client))
     fit_trees: TreeFitter = functools.partial(fit_graded_on_dask, client=client)
     return Compute(
         fit_trees=fit_trees,
-        snapshot_mapper=functools.partial(
-            map_partitions, client, description="snapshots by partition"
-        ),
+        snapshot_mapper=partition_mapper(client, "snapshots by partition"),
         snapshot_partitions=default_partitions(n_borrowers, workers),
     )
