@@ -11,6 +11,9 @@ several sizes for the cost curve:
     python benchmarks/bench_scale_out.py --borrowers 100000 --out bench-100k.json
     python benchmarks/bench_scale_out.py --borrowers 1000000 --out bench-1m.json
 
+``--steps provisions`` (say) re-runs only those steps on an earlier run's folder (a
+re-scored month is recorded ``--again``), to measure a step again after a change to it.
+
 The training sample is the same at every size, so the training step stays flat and the rest
 shows how the pipeline grows with the book.
 """
@@ -188,16 +191,28 @@ def main() -> None:
     parser.add_argument("--no-evidently", dest="evidently", action="store_false")
     parser.add_argument("--work", type=Path, default=Path(".ews/bench-scale"))
     parser.add_argument("--out", type=Path, help="Write the figures here as JSON.")
+    parser.add_argument(
+        "--steps",
+        type=lambda text: text.split(","),
+        help="Re-run only these steps (e.g. provisions) on the folder of an earlier run.",
+    )
     args = parser.parse_args()
 
     work = args.work / f"{args.borrowers}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    if args.steps is None:  # the whole pipeline from a fresh folder
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+    elif not (work / "book").is_dir():
+        sys.exit(f"--steps runs on a finished run's folder; {work} holds none")
     book = work / "book"
     partitions = max(2, -(-args.borrowers // PARTITION_BORROWERS))
     environment = {**os.environ, **TELEMETRY_OFF, "EWS_HOME": str(work / "home")}
     figures: dict[str, dict[str, float]] = {}
     for name, command, accepted in steps(book, work, partitions, args):
+        if args.steps is not None and name not in args.steps:
+            continue
+        if args.steps is not None and name == "score":
+            command = [*command, "--again"]  # the month is in the ledger already
         result = measured([str(c) for c in command], environment, work / f"{name}.log")
         figures[name] = result
         print(

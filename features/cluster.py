@@ -114,10 +114,10 @@ def map_partitions(
     input always gives the same message."""
     from distributed import as_completed
 
-    shared_args = [client.scatter(a, broadcast=True) if _heavy(a) else a for a in args]
+    shared_args = shared(client, args)
     futures = [
         client.submit(function, part, *shared_args, pure=False, **kwargs)
-        for part in client.scatter(list(partitions))
+        for part in client.scatter(list(partitions), hash=False)
     ]
     progress = Progress(
         "[progress.description]{task.description}",
@@ -146,6 +146,15 @@ def map_partitions(
     if failures:  # in partition order: the first failing partition, whichever ended first
         raise failures[min(failures)]
     return results
+
+
+def shared(client: Any, args: Sequence[Any]) -> list[Any]:
+    """``args`` as the tasks receive them: each object worth it sent to every worker once, as
+    one piece. (Scattered bare, a dict would become one piece per entry: a million loans'
+    origination PDs as a million futures, which overwhelms the scheduler.) Keys are not
+    content hashes: the same object sent by the next call must not share a key the
+    scheduler is still releasing from this one."""
+    return [client.scatter([a], broadcast=True, hash=False)[0] if _heavy(a) else a for a in args]
 
 
 def _heavy(value: Any) -> bool:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from features.cluster import dask_client, map_partitions
+from features.cluster import dask_client, map_partitions, shared
 
 
 def _square_or_fail(partition: int, failing: tuple[int, ...], slow: int) -> int:
@@ -34,3 +34,22 @@ def test_results_in_partition_order_and_the_first_failure_in_that_order():
 
 def _tasks(dask_scheduler) -> list[str]:
     return list(dask_scheduler.tasks)
+
+
+def _origination_of(partition: int, origination: dict[str, float]) -> float:
+    return origination[f"L{partition:07d}"]
+
+
+def test_a_mapping_argument_goes_to_the_workers_as_one_piece():
+    """A dict of a month's loans (origination PDs) is one scattered object, not one per loan
+    (which at a million loans overwhelmed the scheduler), and the tasks see it whole."""
+    origination = {f"L{i:07d}": i / 1000 for i in range(5000)}
+    with dask_client("local") as client:
+        (piece,) = shared(client, [origination])
+        assert piece.key in client.run_on_scheduler(_tasks)
+        assert len(client.run_on_scheduler(_tasks)) == 1
+        assert piece.result() == origination
+        del piece
+        assert map_partitions(
+            client, _origination_of, [7, 4999], origination, description="lookup"
+        ) == [0.007, 4.999]
