@@ -142,7 +142,6 @@ def map_partitions(
                 results[i] = future.result()
             future.release()
             progress.advance(task)
-    del futures
     if failures:  # in partition order: the first failing partition, whichever ended first
         raise failures[min(failures)]
     return results

@@ -78,7 +78,6 @@ from serving.ledger.store import WarningLedger
 
 __all__ = [
     "FEATURE_KEY_COLUMNS",
-    "SCORED_KEY_COLUMNS",
     "IN_CHUNK",
     "LATEST_COLUMNS",
     "LOAN_DOMAIN",
@@ -87,6 +86,7 @@ __all__ = [
     "POSTGRES_CONNECT_TIMEOUT_S",
     "READ_COLUMNS",
     "SCHEMA_VERSION",
+    "SCORED_KEY_COLUMNS",
     "SOURCES",
     "SQLITE_BUSY_TIMEOUT_S",
     "STAGES",

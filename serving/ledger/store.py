@@ -52,9 +52,9 @@ from serving.ledger.schema import (
 
 logger = logging.getLogger(__name__)
 
-#: PostgreSQL advisory lock serialising table creation across processes.
 #: Rows fetched at a time by the reads that stream (``read_scored``, ``read_features``).
 READ_BATCH: Final = 20_000
+#: PostgreSQL advisory lock serialising table creation across processes.
 _INIT_LOCK_ID: Final = 0x5245445F4C444752  # "RED_LDGR"
 
 
@@ -152,8 +152,7 @@ class WarningLedger:
         province-scale monthly assessment): each batch is made, checked and inserted in turn,
         so memory holds one batch, and the transaction commits only after the last. Same
         errors as :meth:`record`; a record's index counts from its batch's start, and a
-        ``(request_id, loan_id, as_of)`` repeated across batches is refused by the database
-        as a duplicate batch.
+        ``(request_id, loan_id, as_of)`` repeated across batches is a ``ValueError`` too.
         """
         return self._insert(table_rows(records, self._key) for records in batches)
 
