@@ -138,10 +138,7 @@ def run_portfolio(
                 [month_end] * len(part),
                 [[] for _ in range(len(part))],
             )
-            for part in (
-                scored.rows(start, start + RECORD_BATCH)
-                for start in range(0, len(scored), RECORD_BATCH)
-            )
+            for part in scored.batches(RECORD_BATCH)
         )
     except BaseException:
         for path in staged.values():

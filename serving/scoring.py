@@ -14,7 +14,7 @@ graded model, the version's grade policy, the IFRS 9 stage hint and the reason c
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
@@ -65,9 +65,14 @@ class ScoredLoans(Scores):
             reasons_zh=[" | ".join(r.text_zh for r in rs) for rs in self.reasons],
         )
 
+    def batches(self, size: int) -> Iterator[ScoredLoans]:
+        """The loans ``size`` at a time, in order, each batch its own ``ScoredLoans``: a large
+        run turns its loans into ledger records a batch at a time."""
+        for start in range(0, len(self), size):
+            yield self.rows(start, start + size)
+
     def rows(self, start: int, stop: int) -> ScoredLoans:
-        """Loans ``start`` to ``stop`` (positions) as their own ``ScoredLoans``: a large run
-        turns its loans into ledger records a batch at a time."""
+        """Loans ``start`` to ``stop`` (positions) as their own ``ScoredLoans``."""
 
         def frame(values: pd.DataFrame) -> pd.DataFrame:
             return values.iloc[start:stop].reset_index(drop=True)

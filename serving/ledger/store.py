@@ -483,15 +483,8 @@ class WarningLedger:
         where: Conditions,
         doing: str,
     ) -> list[Any]:
-        engine = self._ready_engine()
-        rows: list[Any] = []
-        try:
-            with engine.connect() as conn:
-                for clauses in where.clauses():
-                    rows.extend(tuple(row) for row in conn.execute(query(clauses)))
-        except SQLAlchemyError as exc:
-            raise self._error(doing, exc) from None
-        return rows
+        """Every row of ``query`` as a tuple (:meth:`_stream`, gathered)."""
+        return [tuple(row) for part in self._stream(query, where, doing) for row in part]
 
     def _stream(
         self,

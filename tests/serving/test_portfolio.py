@@ -83,10 +83,14 @@ def test_migration_matrix_counts_every_loan_once_with_new_and_closed():
 
 @pytest.fixture(scope="module")
 def assessed(served: Served, tmp_path_factory):
-    """Two monthly runs (May, then June 2025) on the served book."""
+    """Two monthly runs (May, then June 2025) on the served book, each recorded in batches
+    of 50 loans (one transaction), as a province-scale month is in batches of 20,000."""
+    import serving.portfolio_run
+
     out = tmp_path_factory.mktemp("assessment")
     results = {}
-    with environment(served.environment()):
+    with environment(served.environment()), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(serving.portfolio_run, "RECORD_BATCH", 50)
         for month in ("2025-05", "2025-06"):
             result = runner.invoke(
                 app,
@@ -131,7 +135,7 @@ def test_a_run_is_in_the_ledger_and_matches_the_book(served: Served, assessed):
         ledger = open_ledger(get_serving_settings())
         rows = ledger.read(request_id=summary["request_id"]).set_index("loan_pseudonym")
     book = book.set_index(book["loan_id"].map(ledger.pseudonym_of_loan))
-    assert len(rows) == len(book)
+    assert len(rows) == len(book) > 50  # several batches, every loan once
     assert (rows.loc[book.index, "p_s3"].to_numpy() == book["pd_12m"].to_numpy()).all()
     assert (rows.loc[book.index, "grade"].to_numpy() == book["grade"].to_numpy()).all()
 
